@@ -1,0 +1,208 @@
+// See selftest.h.
+#include "selftest.h"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "process.h"
+#include "runner.h"
+
+namespace kv::grader {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+// Makes `to` hold exactly the files of `from`, rewriting only files whose
+// bytes changed, so that an unchanged bug copy is not recompiled.
+void sync_tree(const fs::path& from, const fs::path& to) {
+  fs::create_directories(to);
+  std::vector<fs::path> keep;
+  for (const auto& entry : fs::recursive_directory_iterator(from)) {
+    if (!entry.is_regular_file()) continue;
+    fs::path relative = fs::relative(entry.path(), from);
+    keep.push_back(relative);
+    std::string bytes = read_file(entry.path());
+    fs::path target = to / relative;
+    if (fs::exists(target) && read_file(target) == bytes) continue;
+    fs::create_directories(target.parent_path());
+    std::ofstream(target, std::ios::binary) << bytes;
+  }
+  std::vector<fs::path> stale;
+  for (const auto& entry : fs::recursive_directory_iterator(to))
+    if (entry.is_regular_file() &&
+        std::find(keep.begin(), keep.end(), fs::relative(entry.path(), to)) ==
+            keep.end())
+      stale.push_back(entry.path());
+  for (const fs::path& p : stale) fs::remove(p);
+}
+
+std::vector<std::string> split_words(std::string_view text) {
+  std::vector<std::string> words;
+  std::istringstream in{std::string(text)};
+  std::string word;
+  while (in >> word) words.push_back(word);
+  return words;
+}
+
+}  // namespace
+
+Result<std::vector<KnownBug>> load_known_bugs(const Workspace& ws,
+                                              const LabInfo& lab) {
+  std::vector<KnownBug> bugs;
+  fs::path dir = ws.root / "grader" / "bugs" / lab.id;
+  if (!fs::exists(dir)) return bugs;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().extension() != ".patch") continue;
+    KnownBug bug;
+    bug.name = entry.path().stem().string();
+    bug.patch = entry.path();
+    std::istringstream in(read_file(entry.path()));
+    std::string line;
+    while (std::getline(in, line) && line.starts_with("#")) {
+      if (line.starts_with("# student sees:"))
+        bug.student_sees = line.substr(15);
+      else if (line.starts_with("# caught by:"))
+        bug.caught_by = split_words(line.substr(12));
+    }
+    if (bug.student_sees.empty() || bug.caught_by.empty())
+      return Status::invalid_argument(fmt::format(
+          "{}: the header needs '# student sees:' and '# caught by:' lines",
+          entry.path().string()));
+    bugs.push_back(std::move(bug));
+  }
+  std::sort(bugs.begin(), bugs.end(),
+            [](const KnownBug& a, const KnownBug& b) { return a.name < b.name; });
+  return bugs;
+}
+
+int run_selftest(const Workspace& ws, const SelftestOptions& options) {
+  int bugs_caught = 0, bugs_missed = 0, references_failed = 0;
+  fs::path runs = ws.build_dir / "grader-runs" / "selftest";
+  fs::remove_all(runs);
+
+  for (const LabInfo& lab : all_labs()) {
+    if (!lab.suite) continue;
+    if (!options.labs.empty() &&
+        std::find(options.labs.begin(), options.labs.end(), lab.id) ==
+            options.labs.end())
+      continue;
+    Result<std::vector<KnownBug>> loaded = load_known_bugs(ws, lab);
+    if (!loaded.ok()) {
+      fmt::print("selftest: {}\n", loaded.status().message());
+      return 1;
+    }
+    std::vector<KnownBug> bugs;
+    for (KnownBug& bug : loaded.value())
+      if (options.bugs.empty() ||
+          std::find(options.bugs.begin(), options.bugs.end(), bug.name) !=
+              options.bugs.end())
+        bugs.push_back(std::move(bug));
+    std::vector<TestCase> suite = lab.suite();
+    fmt::print("== {}: the reference and {} known bugs (seed {})\n", lab.id,
+               bugs.size(), options.seed);
+
+    // Stage each patched copy, then build them all in one CMake call.
+    std::vector<std::string> targets = {lab.server_target};
+    std::vector<std::string> unusable;
+    for (const KnownBug& bug : bugs) {
+      fs::path staging = ws.build_dir / "selftest-staging" / bug.name / lab.dir_name;
+      fs::remove_all(staging);
+      fs::create_directories(staging);
+      fs::copy(ws.reference_dir(lab), staging, fs::copy_options::recursive);
+      // The patches name files as a/labs/<dir>/<file>: strip three parts.
+      Status applied = run_command(
+          {"patch", "--batch", "--silent", "--no-backup-if-mismatch",
+           "--reject-file=-", "-p3", "-d", staging.string(), "-i",
+           bug.patch.string()},
+          staging.parent_path() / "patch.log");
+      if (!applied.ok()) {
+        fmt::print("BROKEN {:<24} the patch no longer applies to {}:\n{}", bug.name,
+                   ws.reference_dir(lab).string(),
+                   tail_of_file(staging.parent_path() / "patch.log", 10));
+        unusable.push_back(bug.name);
+        continue;
+      }
+      sync_tree(staging, ws.extra_dir("bug-" + bug.name, lab));
+      targets.push_back(fmt::format("bug-{}-{}", bug.name, lab.server_target));
+    }
+    fmt::print("building the reference and {} bug variants ...\n",
+               targets.size() - 1);
+    std::fflush(stdout);
+    if (Status built = ws.build(targets); !built.ok()) {
+      fmt::print("selftest: {}\n", built.message());
+      return 1;
+    }
+    bugs_missed += static_cast<int>(unusable.size());
+
+    // The reference passes every test.
+    RunOptions reference;
+    reference.seed = options.seed;
+    reference.print = options.verbose;
+    reference.reproduce = fmt::format("grader {} --reference", lab.id);
+    reference.out_dir = runs / lab.id / "reference";
+    RunSummary ref = run_suite(suite, ws.binary(lab.server_target), reference);
+    if (ref.failed == 0) {
+      fmt::print("PASS   reference                passed all {} tests\n",
+                 ref.passed);
+    } else {
+      ++references_failed;
+      for (const TestResult& r : ref.results)
+        if (!r.passed)
+          fmt::print("FAIL   reference                {}: {}\n       reproduce: {}\n",
+                     r.name, r.diagnosis, r.reproduce);
+    }
+
+    for (const KnownBug& bug : bugs) {
+      if (std::find(unusable.begin(), unusable.end(), bug.name) != unusable.end())
+        continue;
+      RunOptions run;
+      run.seed = options.seed;
+      run.print = options.verbose;
+      if (!options.full) run.only = bug.caught_by;
+      run.out_dir = runs / lab.id / bug.name;
+      run.reproduce = fmt::format("grader selftest --bug {}", bug.name);
+      std::string target = fmt::format("bug-{}-{}", bug.name, lab.server_target);
+      RunSummary summary = run_suite(suite, ws.binary(target), run);
+      std::vector<std::string> caught;
+      std::string first_diagnosis;
+      for (const TestResult& r : summary.results)
+        if (!r.passed) {
+          caught.push_back(r.name);
+          if (first_diagnosis.empty()) first_diagnosis = r.diagnosis;
+        }
+      if (!caught.empty()) {
+        ++bugs_caught;
+        fmt::print("CAUGHT {:<24} by {}\n", bug.name, fmt::join(caught, ", "));
+        if (options.verbose)
+          fmt::print("       student sees:{}\n       first diagnosis: {}\n",
+                     bug.student_sees, first_diagnosis.substr(0, 300));
+      } else {
+        ++bugs_missed;
+        fmt::print("MISSED {:<24} no test failed ({}); a student would see:{}\n",
+                   bug.name,
+                   options.full ? "whole suite"
+                                : fmt::format("ran {}", fmt::join(bug.caught_by, ", ")),
+                   bug.student_sees);
+      }
+      std::fflush(stdout);
+    }
+  }
+  int passed = bugs_caught + (references_failed == 0 ? 1 : 0);
+  int failed = bugs_missed + references_failed;
+  fmt::print("selftest: {} bugs caught, {} missed; reference {}\n", bugs_caught,
+             bugs_missed, references_failed == 0 ? "passed" : "FAILED");
+  fmt::print("{} passed, {} failed\n", passed, failed);
+  return failed == 0 ? 0 : 1;
+}
+
+}  // namespace kv::grader

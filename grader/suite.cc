@@ -1,0 +1,104 @@
+// See suite.h.
+#include "suite.h"
+
+#include <thread>
+
+namespace kv::grader {
+
+TestContext::TestContext(TestEnv env)
+    : env_(std::move(env)), rng_(env_.seed) {}
+
+TestContext::~TestContext() = default;  // kills any server still running
+
+int64_t TestContext::uniform(int64_t lo, int64_t hi) {
+  return std::uniform_int_distribution<int64_t>(lo, hi)(rng_);
+}
+
+std::string TestContext::random_bytes(size_t size) {
+  std::string out(size, '\0');
+  for (char& c : out) c = static_cast<char>(uniform(0, 255));
+  return out;
+}
+
+ServerProcess& TestContext::start_server(std::vector<std::string> extra_args) {
+  ServerProcess::Options options;
+  options.binary = env_.server_binary;
+  options.extra_args = std::move(extra_args);
+  options.log = env_.out_dir / fmt::format("server-{}.log", servers_.size() + 1);
+  Result<ServerProcess> server = ServerProcess::start(std::move(options));
+  if (!server.ok()) fail(server.status().message());
+  servers_.push_back(std::make_unique<ServerProcess>(std::move(server).value()));
+  note("server {} on {}", servers_.size(), servers_.back()->address().to_string());
+  return *servers_.back();
+}
+
+Client TestContext::connect(const ServerProcess& server) {
+  Result<Client> client = Client::connect(server.address());
+  if (!client.ok())
+    fail(fmt::format("cannot connect to the server: {}",
+                     client.status().message()));
+  return std::move(client).value();
+}
+
+Reply TestContext::call(Client& client, std::string_view line) {
+  Result<Reply> reply = client.call(line);
+  if (!reply.ok())
+    fail(fmt::format("{}: {}", quote(line), reply.status().message()));
+  return reply.value();
+}
+
+bool reply_matches(const Reply& reply, std::string_view want) {
+  std::string got = reply.to_string();
+  if (want.ends_with('*')) {
+    want.remove_suffix(1);
+    return std::string_view(got).starts_with(want);
+  }
+  return got == want;
+}
+
+void TestContext::expect(Client& client, std::string_view line,
+                         std::string_view want) {
+  Reply reply = call(client, line);
+  if (!reply_matches(reply, want))
+    fail(fmt::format("{} replied {}, expected {}", quote(line),
+                     reply.to_string(), want));
+}
+
+Reply TestContext::next_reply(Client& client, std::string_view what) {
+  Result<Reply> reply = client.read_reply();
+  if (!reply.ok()) fail(fmt::format("{}: {}", what, reply.status().message()));
+  return reply.value();
+}
+
+void TestContext::send(Client& client, std::string_view bytes,
+                       std::string_view what) {
+  if (Status s = client.send(bytes); !s.ok())
+    fail(fmt::format("sending {}: {}", what, s.message()));
+}
+
+void TestContext::expect_alive(ServerProcess& server, std::string_view after) {
+  if (std::optional<ExitInfo> ended = server.process().poll()) {
+    std::string why = fmt::format("the server died after {} ({})", after,
+                                  ended->to_string());
+    fail(why);
+  }
+}
+
+void TestContext::fail(std::string diagnosis) {
+  throw TestFailure{std::move(diagnosis)};
+}
+
+void run_workers(TestContext& context, int n,
+                 const std::function<std::optional<std::string>(int)>& fn) {
+  std::vector<std::optional<std::string>> results(static_cast<size_t>(n));
+  {
+    std::vector<std::jthread> threads;
+    for (int i = 0; i < n; ++i)
+      threads.emplace_back([&, i] { results[static_cast<size_t>(i)] = fn(i); });
+  }
+  for (int i = 0; i < n; ++i)
+    if (results[static_cast<size_t>(i)])
+      context.fail(fmt::format("client {}: {}", i, *results[static_cast<size_t>(i)]));
+}
+
+}  // namespace kv::grader

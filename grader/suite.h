@@ -1,0 +1,104 @@
+// What a grader test is and what it may use. A test is a function of a
+// TestContext: it starts servers through it (so their logs land in the
+// run's folder and they die with the test), draws every random choice from
+// its seeded generator, and fails by calling fail() with a diagnosis in the
+// student's terms. Suites (lab01_suite.cc, ...) are lists of TestCase.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "process.h"
+#include "resp_client.h"
+
+namespace kv::grader {
+
+// Thrown by TestContext::fail; caught by the runner. Tests do not catch it.
+struct TestFailure {
+  std::string diagnosis;
+};
+
+// What the runner hands a test.
+struct TestEnv {
+  std::filesystem::path server_binary;
+  std::filesystem::path out_dir;  // this test's folder: server logs
+  uint64_t seed = 0;
+  bool quick = false;             // smaller loads, same checks
+  bool verbose = false;
+};
+
+class TestContext {
+ public:
+  explicit TestContext(TestEnv env);
+  ~TestContext();
+
+  uint64_t seed() const { return env_.seed; }
+  bool quick() const { return env_.quick; }
+  std::mt19937_64& rng() { return rng_; }
+  // A uniformly random integer in [lo, hi], from the run's seed.
+  int64_t uniform(int64_t lo, int64_t hi);
+  // size random bytes, any value 0-255.
+  std::string random_bytes(size_t size);
+
+  // Starts the server under test on a free port and waits for PING; fails
+  // the test with the reason (and the end of its log) if it cannot.
+  ServerProcess& start_server(std::vector<std::string> extra_args = {});
+  const std::vector<std::unique_ptr<ServerProcess>>& servers() const {
+    return servers_;
+  }
+
+  // Connects or fails the test ("cannot connect to the server: ...").
+  Client connect(const ServerProcess& server);
+  // Sends line, returns the reply, or fails the test naming the request.
+  Reply call(Client& client, std::string_view line);
+  // call() and compare the reply with want, written as Reply::to_string
+  // shows it: +OK  (nil)  "value"  :2  -ERR* (a trailing * matches a prefix)
+  void expect(Client& client, std::string_view line, std::string_view want);
+  // The next reply of a pipeline, or fail naming which one it was.
+  Reply next_reply(Client& client, std::string_view what);
+  // Sends bytes or fails the test.
+  void send(Client& client, std::string_view bytes, std::string_view what);
+
+  // Fails the test unless the server process is still running.
+  void expect_alive(ServerProcess& server, std::string_view after);
+
+  // For -v: a line in the test's trace.
+  template <typename... Args>
+  void note(fmt::format_string<Args...> format, Args&&... args) {
+    if (env_.verbose)
+      fmt::print("      . {}\n", fmt::format(format, std::forward<Args>(args)...));
+  }
+
+  [[noreturn]] void fail(std::string diagnosis);
+
+ private:
+  TestEnv env_;
+  std::mt19937_64 rng_;
+  std::vector<std::unique_ptr<ServerProcess>> servers_;
+};
+
+// Compares a reply with the textual form used by expect().
+bool reply_matches(const Reply& reply, std::string_view want);
+
+struct TestCase {
+  std::string name;    // what --test takes: snake_case
+  std::string checks;  // one line: the behaviour, as the handout states it
+  std::function<void(TestContext&)> run;
+  int points = 1;
+};
+
+// Runs fn(i) for i in [0, n) on n threads and fails the test with the first
+// diagnosis a worker returned (a worker must not call fail() itself).
+void run_workers(TestContext& context, int n,
+                 const std::function<std::optional<std::string>(int)>& fn);
+
+}  // namespace kv::grader

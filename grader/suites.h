@@ -1,0 +1,26 @@
+// The labs the grader knows: where each lives, what it builds, its suite.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "suite.h"
+
+namespace kv::grader {
+
+struct LabInfo {
+  std::string id;             // "lab01": what `grader lab01` takes
+  std::string dir_name;       // "01-tcp-kv": labs/<dir_name>, student/<dir_name>
+  std::string server_target;  // "lab01-server", prefixed for copies
+  std::function<std::vector<TestCase>()> suite;  // empty: not yet written
+};
+
+const std::vector<LabInfo>& all_labs();
+// nullptr for an unknown id.
+const LabInfo* find_lab(std::string_view id);
+
+std::vector<TestCase> lab01_suite();
+
+}  // namespace kv::grader
