@@ -175,14 +175,14 @@ int start(const Workspace& ws, const LabInfo& lab, bool force) {
   fmt::print("made student/{} from labs/{}, with {} parts for you to write:\n",
              lab.dir_name, lab.dir_name, hints.value().size());
   for (const std::string& hint : hints.value()) fmt::print("  {}\n", hint);
+  std::string tag = lab.id;
+  for (char& c : tag) c = static_cast<char>(std::toupper(c));
   fmt::print(
-      "\nEach is marked // {} BEGIN ... // {} END and throws NotImplemented "
-      "until you fill it in.\nNext: read labs/{}/README.md, then\n"
-      "  cmake --build build/{} && ctest --preset {} -L student   # your unit tests\n"
-      "  grader {}                                                  # the hidden suite\n",
-      [&] { std::string s = lab.id; for (char& c : s) c = static_cast<char>(toupper(c)); return s; }(),
-      [&] { std::string s = lab.id; for (char& c : s) c = static_cast<char>(toupper(c)); return s; }(),
-      lab.dir_name, ws.preset, ws.preset, lab.id);
+      "\nEach is marked // {0} BEGIN ... // {0} END and throws NotImplemented "
+      "until you write it.\nNext: read labs/{1}/README.md, then\n"
+      "  cmake --build build/default && ctest --preset student   # your copy's unit tests\n"
+      "  grader {2}                                               # the hidden suite\n",
+      tag, lab.dir_name, lab.id);
   return 0;
 }
 

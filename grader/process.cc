@@ -257,10 +257,12 @@ Status ServerProcess::wait_ready() {
   auto deadline = std::chrono::steady_clock::now() + options_.ready_timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (std::optional<ExitInfo> ended = process_.poll()) {
+      if (auto hint = find_not_implemented(options_.log))
+        return Status::unavailable(fmt::format(
+            "the server stopped at a part not written yet: {} (log: {})",
+            *hint, options_.log.string()));
       std::string why = fmt::format("the server exited during start-up ({})",
                                     ended->to_string());
-      if (auto hint = find_not_implemented(options_.log))
-        why += fmt::format(": {}", *hint);
       return Status::unavailable(fmt::format(
           "{}; end of its log {}:\n{}", why, options_.log.string(),
           tail_of_file(options_.log, 8)));

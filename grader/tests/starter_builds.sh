@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The student's workflow on a scratch copy of the repository, as DESIGN §2
+# requires: `grader start lab01` makes a starter that builds, whose unit
+# tests and grader run fail with messages naming the parts to write, and
+# `grader diff` shows it against the reference.
+# Usage: starter_builds.sh REPO_ROOT GRADER_BINARY
+set -euo pipefail
+repo=$1
+grader=$2
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/kvlab-starter.XXXXXX")
+trap 'rm -rf "$scratch"' EXIT
+
+# A checkout without build products or student copies.
+tar -C "$repo" --exclude=./build --exclude=./student --exclude=./.git -cf - . |
+  tar -C "$scratch" -xf -
+export KVLAB_ROOT=$scratch
+
+"$grader" start lab01 > "$scratch/start.out"
+grep -q "parts for you to write" "$scratch/start.out"
+if "$grader" start lab01 > /dev/null 2>&1; then
+  echo "FAIL: a second 'grader start lab01' overwrote the student's copy"; exit 1
+fi
+grep -q 'throw kv::NotImplemented("lab01: Store::set' "$scratch/student/01-tcp-kv/store.cc"
+if grep -q "insert_or_assign" "$scratch/student/01-tcp-kv/store.cc"; then
+  echo "FAIL: the starter still holds the reference's Store::set"; exit 1
+fi
+
+# It builds (grader builds what it grades), and fails pointing at the stubs.
+set +e
+"$grader" --preset debug lab01 --test ping --seed 1 > "$scratch/grade.out" 2>&1
+status=$?
+set -e
+cat "$scratch/grade.out"
+[ "$status" -eq 1 ] || { echo "FAIL: grader exited $status on the starter, expected 1"; exit 1; }
+grep -q "grading your copy student/01-tcp-kv" "$scratch/grade.out"
+grep -q "not written yet: not implemented: lab01: Server::accept_loop" "$scratch/grade.out"
+
+cmake --build "$scratch/build/debug" --target student-lab01_tests > /dev/null
+set +e
+"$scratch/build/debug/bin/student-lab01_tests" --gtest_filter='StoreTest.*' > "$scratch/unit.out" 2>&1
+status=$?
+set -e
+[ "$status" -ne 0 ] || { echo "FAIL: the starter's unit tests passed"; exit 1; }
+grep -q "not implemented: lab01: Store::set" "$scratch/unit.out"
+
+"$grader" diff lab01 > "$scratch/diff.out"
+grep -q '^-  map_.insert_or_assign' "$scratch/diff.out"
+echo "starter: builds, fails naming the parts to write, diff works"
