@@ -198,6 +198,20 @@ std::optional<std::string> find_not_implemented(
   return std::nullopt;
 }
 
+std::optional<std::string> find_sanitizer_report(
+    const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    for (const char* marker :
+         {"WARNING: ThreadSanitizer", "ERROR: AddressSanitizer",
+          "ERROR: LeakSanitizer", "runtime error:"}) {
+      if (line.find(marker) != std::string::npos) return line;
+    }
+  }
+  return std::nullopt;
+}
+
 Result<uint16_t> pick_free_port() {
   Result<UniqueFd> probe = listen_tcp({"127.0.0.1", 0});
   if (!probe.ok()) return probe.status();

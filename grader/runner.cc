@@ -1,6 +1,7 @@
 // See runner.h.
 #include "runner.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -101,8 +102,21 @@ RunSummary run_suite(const std::vector<TestCase>& suite,
         } catch (const std::exception& e) {
           result.diagnosis = fmt::format("grader error: {}", e.what());
         }
-        for (const auto& server : context.servers())
+        // Stop the servers first so that a sanitizer's exit-time report
+        // (leaks, races found late) is in the log before it is read.
+        for (const auto& server : context.servers()) {
+          if (server->process().running())
+            server->stop(SIGTERM, std::chrono::seconds(3));
           result.logs.push_back(server->log().string());
+          if (auto report = find_sanitizer_report(server->log());
+              report && result.passed) {
+            result.passed = false;
+            result.diagnosis = fmt::format(
+                "the test's checks passed, but the sanitizer reported: {} "
+                "(the whole report is in the server log)",
+                *report);
+          }
+        }
       }  // servers die here, before the next test
       result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
 
