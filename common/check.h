@@ -11,8 +11,8 @@ namespace kv::internal {
                                const char* condition, std::string_view message);
 }  // namespace kv::internal
 
-#define KV_CHECK(condition, message)                                     \
-  do {                                                                   \
-    if (!(condition)) [[unlikely]]                                       \
+#define KV_CHECK(condition, message)                                           \
+  do {                                                                         \
+    if (!(condition)) [[unlikely]]                                             \
       ::kv::internal::check_failed(__FILE__, __LINE__, #condition, (message)); \
   } while (false)

@@ -11,7 +11,7 @@
 namespace kv {
 
 struct ServerFlags {
-  std::string listen;            // HOST:PORT, parsed by parse_listen()
+  std::string listen;  // HOST:PORT, parsed by parse_listen()
   std::string log_level = "info";
 };
 

@@ -42,9 +42,9 @@ Result<SockAddr> to_sockaddr(const HostPort& address) {
     out.family = AF_INET6;
     return out;
   }
-  return Status::invalid_argument(fmt::format(
-      "'{}' is not an IP address (use 127.0.0.1, ::1 or localhost)",
-      address.host));
+  return Status::invalid_argument(
+      fmt::format("'{}' is not an IP address (use 127.0.0.1, ::1 or localhost)",
+                  address.host));
 }
 
 }  // namespace
@@ -123,7 +123,8 @@ Result<UniqueFd> connect_tcp(const HostPort& address,
                        SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd.valid()) return Status::from_errno("socket", errno);
   std::string what = fmt::format("connect {}", address.to_string());
-  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&sa.value().storage),
+  if (::connect(fd.get(),
+                reinterpret_cast<const sockaddr*>(&sa.value().storage),
                 sa.value().length) != 0) {
     if (errno != EINPROGRESS) return Status::from_errno(what, errno);
     pollfd p{fd.get(), POLLOUT, 0};

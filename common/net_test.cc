@@ -13,10 +13,10 @@ TEST(ParseHostPortTest, AcceptsTheFormsDocumented) {
     const char* host;
     uint16_t port;
   };
-  for (const Case& c : {Case{"127.0.0.1:7001", "127.0.0.1", 7001},
-                        Case{":7001", "127.0.0.1", 7001},
-                        Case{"localhost:0", "localhost", 0},
-                        Case{"[::1]:65535", "::1", 65535}}) {
+  for (const Case& c :
+       {Case{"127.0.0.1:7001", "127.0.0.1", 7001},
+        Case{":7001", "127.0.0.1", 7001}, Case{"localhost:0", "localhost", 0},
+        Case{"[::1]:65535", "::1", 65535}}) {
     SCOPED_TRACE(c.text);
     Result<HostPort> parsed = parse_host_port(c.text);
     ASSERT_TRUE(parsed.ok()) << parsed.status().to_string();
@@ -26,9 +26,9 @@ TEST(ParseHostPortTest, AcceptsTheFormsDocumented) {
 }
 
 TEST(ParseHostPortTest, RejectsBadInputWithAReason) {
-  for (const char* text : {"", "7001", "127.0.0.1:", "127.0.0.1:65536",
-                           "127.0.0.1:-1", "127.0.0.1:70x", "::1:7001",
-                           "example.com:80", "1.2.3:80"}) {
+  for (const char* text :
+       {"", "7001", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:-1",
+        "127.0.0.1:70x", "::1:7001", "example.com:80", "1.2.3:80"}) {
     SCOPED_TRACE(text);
     Result<HostPort> parsed = parse_host_port(text);
     EXPECT_FALSE(parsed.ok());
@@ -60,7 +60,8 @@ TEST(NetTest, ConnectToAClosedPortIsAnError) {
   ASSERT_TRUE(listener.ok());
   HostPort address = local_address(listener.value().get()).value();
   listener.value().reset();  // nothing listens there any more
-  Result<UniqueFd> client = connect_tcp(address, std::chrono::milliseconds(5000));
+  Result<UniqueFd> client =
+      connect_tcp(address, std::chrono::milliseconds(5000));
   EXPECT_FALSE(client.ok());
 }
 

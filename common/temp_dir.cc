@@ -15,9 +15,9 @@ TempDir::TempDir(std::string_view prefix) {
   std::filesystem::path base = std::filesystem::temp_directory_path();
   std::string pattern = (base / (std::string(prefix) + ".XXXXXX")).string();
   char* made = ::mkdtemp(pattern.data());
-  KV_CHECK(made != nullptr, "mkdtemp " + pattern + ": " +
-                                std::error_code(errno, std::generic_category())
-                                    .message());
+  KV_CHECK(made != nullptr,
+           "mkdtemp " + pattern + ": " +
+               std::error_code(errno, std::generic_category()).message());
   path_ = made;
 }
 

@@ -111,9 +111,10 @@ void line_endings(TestContext& t) {
   for (int i = 0; i < 5; ++i) {
     Reply reply = t.next_reply(c, what[i]);
     if (!reply_matches(reply, want[i]))
-      t.fail(fmt::format("{} replied {}, expected {} (a \\r kept in a key or "
-                         "value?)",
-                         what[i], reply.to_string(), want[i]));
+      t.fail(
+          fmt::format("{} replied {}, expected {} (a \\r kept in a key or "
+                      "value?)",
+                      what[i], reply.to_string(), want[i]));
   }
 }
 
@@ -121,7 +122,8 @@ void large_value(TestContext& t) {
   ServerProcess& server = t.start_server();
   Client c = t.connect(server);
   std::string value;
-  for (int i = 0; i < 60000; ++i) value += static_cast<char>('a' + t.uniform(0, 25));
+  for (int i = 0; i < 60000; ++i)
+    value += static_cast<char>('a' + t.uniform(0, 25));
   t.expect(c, "SET big " + value, "+OK");
   Reply reply = t.call(c, "GET big");
   if (!reply.is_bulk(value))
@@ -156,9 +158,10 @@ void line_too_long(TestContext& t) {
   t.send(c, std::string(70 * 1024, 'x'), "a 70 KiB line with no newline");
   Reply reply = t.next_reply(c, "a 70 KiB line");
   if (!reply.is_error() || reply.text.find("too long") == std::string::npos)
-    t.fail(fmt::format("a 70 KiB line (limit 64 KiB) replied {}, expected "
-                       "-ERR ... too long",
-                       reply.to_string()));
+    t.fail(
+        fmt::format("a 70 KiB line (limit 64 KiB) replied {}, expected "
+                    "-ERR ... too long",
+                    reply.to_string()));
   expect_closed(t, c, "a line over the limit");
   t.expect_alive(server, "a line over the limit");
   t.expect(bystander, "PING", "+PONG");
@@ -174,7 +177,8 @@ void binary_garbage(TestContext& t) {
   for (int round = 0; round < rounds; ++round) {
     Client c = t.connect(server);
     // Random bytes, newlines and NULs included; sizes to 32 KiB.
-    std::string junk = t.random_bytes(static_cast<size_t>(t.uniform(1, 32 * 1024)));
+    std::string junk =
+        t.random_bytes(static_cast<size_t>(t.uniform(1, 32 * 1024)));
     if (!c.send(junk).ok()) continue;  // the server may close on it: fine
     c.send("\r\nPING\r\n").ok();
     c.close();
@@ -211,10 +215,12 @@ void slow_writer(TestContext& t) {
   std::string request = "SET slow \"one byte at a time\"\r\n";
   // The slow client stops halfway through its line ...
   size_t half = request.size() / 2;
-  for (size_t i = 0; i < half; ++i) t.send(slow, request.substr(i, 1), "a byte");
+  for (size_t i = 0; i < half; ++i)
+    t.send(slow, request.substr(i, 1), "a byte");
   // ... and everyone else must be served meanwhile.
   Client other = t.connect(server);
-  for (int i = 0; i < 50; ++i) t.expect(other, fmt::format("SET o{} {}", i, i), "+OK");
+  for (int i = 0; i < 50; ++i)
+    t.expect(other, fmt::format("SET o{} {}", i, i), "+OK");
   Client third = t.connect(server);
   t.expect(third, "GET o49", "\"49\"");
   for (size_t i = half; i < request.size(); ++i)
@@ -272,9 +278,10 @@ void pipeline_1000(TestContext& t) {
     Reply reply = t.next_reply(
         c, fmt::format("reply {} of 1000 ({})", i + 1, quote(requests[i])));
     if (!reply_matches(reply, wants[i]))
-      t.fail(fmt::format("reply {} of 1000 pipelined requests ({}) was {}, "
-                         "expected {}: replies lost or out of order",
-                         i + 1, requests[i], reply.to_string(), wants[i]));
+      t.fail(
+          fmt::format("reply {} of 1000 pipelined requests ({}) was {}, "
+                      "expected {}: replies lost or out of order",
+                      i + 1, requests[i], reply.to_string(), wants[i]));
   }
 }
 
@@ -297,9 +304,10 @@ void split_requests(TestContext& t) {
     Reply get = t.next_reply(c, fmt::format("GET s{}", i));
     std::string want = fmt::format("value {}", i);
     if (!set.is_simple("OK") || !get.is_bulk(want))
-      t.fail(fmt::format("requests cut into random fragments: SET s{} got {}, "
-                         "GET s{} got {} (expected +OK and {})",
-                         i, set.to_string(), i, get.to_string(), quote(want)));
+      t.fail(
+          fmt::format("requests cut into random fragments: SET s{} got {}, "
+                      "GET s{} got {} (expected +OK and {})",
+                      i, set.to_string(), i, get.to_string(), quote(want)));
   }
 }
 
@@ -317,13 +325,16 @@ void concurrent_disjoint_keys(TestContext& t) {
     for (int base = 0; base < keys; base += 100) {
       std::string batch;
       for (int k = base; k < base + 100 && k < keys; ++k)
-        batch += fmt::format("SET c{}:{} {}\r\n", id, k, salt + static_cast<uint64_t>(k));
+        batch += fmt::format("SET c{}:{} {}\r\n", id, k,
+                             salt + static_cast<uint64_t>(k));
       if (Status s = c.value().send(batch); !s.ok()) return s.message();
       for (int k = base; k < base + 100 && k < keys; ++k) {
         Result<Reply> r = c.value().read_reply();
-        if (!r.ok()) return fmt::format("SET c{}:{}: {}", id, k, r.status().message());
+        if (!r.ok())
+          return fmt::format("SET c{}:{}: {}", id, k, r.status().message());
         if (!r.value().is_simple("OK"))
-          return fmt::format("SET c{}:{} replied {}", id, k, r.value().to_string());
+          return fmt::format("SET c{}:{} replied {}", id, k,
+                             r.value().to_string());
       }
     }
     return std::nullopt;
@@ -332,16 +343,18 @@ void concurrent_disjoint_keys(TestContext& t) {
   Client check = t.connect(server);
   for (int id = 0; id < clients; ++id) {
     std::string batch;
-    for (int k = 0; k < keys; ++k) batch += fmt::format("GET c{}:{}\r\n", id, k);
+    for (int k = 0; k < keys; ++k)
+      batch += fmt::format("GET c{}:{}\r\n", id, k);
     t.send(check, batch, "the final GETs");
     for (int k = 0; k < keys; ++k) {
       Reply r = t.next_reply(check, fmt::format("GET c{}:{}", id, k));
       std::string want = std::to_string(salt + static_cast<uint64_t>(k));
       if (!r.is_bulk(want))
-        t.fail(fmt::format("after {} clients each set {} keys of their own, "
-                           "GET c{}:{} replied {}, expected {}: a write was "
-                           "lost (is the map locked?)",
-                           clients, keys, id, k, r.to_string(), quote(want)));
+        t.fail(
+            fmt::format("after {} clients each set {} keys of their own, "
+                        "GET c{}:{} replied {}, expected {}: a write was "
+                        "lost (is the map locked?)",
+                        clients, keys, id, k, r.to_string(), quote(want)));
     }
   }
 }
@@ -366,15 +379,17 @@ void concurrent_shared_keys(TestContext& t) {
         return fmt::format("SET/GET shared{}: {}", key,
                            (!set.ok() ? set : get).status().message());
       if (!set.value().is_simple("OK"))
-        return fmt::format("SET shared{} replied {}", key, set.value().to_string());
+        return fmt::format("SET shared{} replied {}", key,
+                           set.value().to_string());
       // Whatever another writer did meanwhile, a GET returns some whole
       // value written to this key, never a torn or foreign one.
       const Reply& r = get.value();
       if (r.kind != Reply::Kind::kBulk || !r.text.starts_with("w") ||
           r.text.find('-') == std::string::npos)
-        return fmt::format("GET shared{} right after SET replied {}: not a "
-                           "value any client wrote",
-                           key, r.to_string());
+        return fmt::format(
+            "GET shared{} right after SET replied {}: not a "
+            "value any client wrote",
+            key, r.to_string());
     }
     return std::nullopt;
   });
@@ -395,15 +410,18 @@ void many_connections(TestContext& t) {
   for (int i = 0; i < n; ++i) clients.push_back(t.connect(server));
   // Every connection open at once, each asked in turn.
   for (int i = 0; i < n; ++i)
-    t.expect(clients[static_cast<size_t>(i)], fmt::format("SET conn{} {}", i, i), "+OK");
+    t.expect(clients[static_cast<size_t>(i)],
+             fmt::format("SET conn{} {}", i, i), "+OK");
   for (int i = n - 1; i >= 0; --i)
-    t.expect(clients[static_cast<size_t>(i)], fmt::format("GET conn{}", (i + 1) % n),
+    t.expect(clients[static_cast<size_t>(i)],
+             fmt::format("GET conn{}", (i + 1) % n),
              fmt::format("\"{}\"", (i + 1) % n));
 }
 
 void connection_limit(TestContext& t) {
   const int limit = 8;
-  ServerProcess& server = t.start_server({"--max-connections", std::to_string(limit)});
+  ServerProcess& server =
+      t.start_server({"--max-connections", std::to_string(limit)});
   std::vector<Client> clients;
   for (int i = 0; i < limit; ++i) {
     clients.push_back(t.connect(server));
@@ -412,11 +430,12 @@ void connection_limit(TestContext& t) {
   Client extra = t.connect(server);  // the kernel accepts; the server refuses
   Result<Reply> refusal = extra.read_reply();
   if (!refusal.ok() || !refusal.value().is_error())
-    t.fail(fmt::format("client {} with --max-connections {} got {}, expected "
-                       "an -ERR and a closed connection",
-                       limit + 1, limit,
-                       refusal.ok() ? refusal.value().to_string()
-                                    : refusal.status().message()));
+    t.fail(
+        fmt::format("client {} with --max-connections {} got {}, expected "
+                    "an -ERR and a closed connection",
+                    limit + 1, limit,
+                    refusal.ok() ? refusal.value().to_string()
+                                 : refusal.status().message()));
   expect_closed(t, extra, "refusing a client past --max-connections");
   for (Client& c : clients) t.expect(c, "PING", "+PONG");
   // A slot frees up when a client leaves. The server notices the hang-up
@@ -428,8 +447,9 @@ void connection_limit(TestContext& t) {
     Result<Reply> r = again.call("PING");
     if (r.ok() && r.value().is_simple("PONG")) break;
     if (Clock::now() > deadline)
-      t.fail("after a client left, a new client was still refused: does the "
-             "server count connections that have closed?");
+      t.fail(
+          "after a client left, a new client was still refused: does the "
+          "server count connections that have closed?");
     std::this_thread::sleep_for(milliseconds(20));
   }
 }
@@ -451,21 +471,25 @@ void shutdown_with(TestContext& t, int signal_number) {
   t.send(busy, batch, "500 requests in flight");
 
   auto sent = Clock::now();
-  std::optional<ExitInfo> exit = server.stop(signal_number, std::chrono::seconds(5));
+  std::optional<ExitInfo> exit =
+      server.stop(signal_number, std::chrono::seconds(5));
   double seconds = std::chrono::duration<double>(Clock::now() - sent).count();
   const char* name = signal_number == SIGTERM ? "SIGTERM" : "SIGINT";
   if (!exit)
-    t.fail(fmt::format("{} with 32 clients connected: the server was still "
-                       "running 5 s later (it must exit 0 within 2 s)",
-                       name));
+    t.fail(
+        fmt::format("{} with 32 clients connected: the server was still "
+                    "running 5 s later (it must exit 0 within 2 s)",
+                    name));
   if (!exit->exited || exit->code != 0)
-    t.fail(fmt::format("{} with 32 clients connected: the server ended with "
-                       "{}, expected exit code 0",
-                       name, exit->to_string()));
+    t.fail(
+        fmt::format("{} with 32 clients connected: the server ended with "
+                    "{}, expected exit code 0",
+                    name, exit->to_string()));
   if (seconds > 2.0)
-    t.fail(fmt::format("{} with 32 clients connected: the server took {:.2f} s "
-                       "to exit, the limit is 2 s",
-                       name, seconds));
+    t.fail(
+        fmt::format("{} with 32 clients connected: the server took {:.2f} s "
+                    "to exit, the limit is 2 s",
+                    name, seconds));
   for (Client& c : idle) expect_closed(t, c, "the server exited");
   if (Client::connect(server.address(), milliseconds(2000)).ok())
     t.fail(fmt::format("after {} the port still accepts connections", name));
@@ -491,28 +515,62 @@ void restart_loses_data(TestContext& t) {
 std::vector<TestCase> lab01_suite() {
   return {
       {"ping", "PING answers +PONG, PING msg echoes msg", ping},
-      {"set_get_overwrite", "SET stores, GET reads, SET overwrites, a missing key is (nil)", set_get_overwrite},
-      {"del_and_exists", "DEL counts removed keys, EXISTS counts present ones", del_and_exists},
-      {"command_names_any_case", "command names are case-insensitive, keys are not", command_names_any_case},
-      {"quit_closes", "QUIT answers +OK and closes the connection", quit_closes},
-      {"quoted_values", "double-quoted words with spaces and \\\" \\\\ \\n escapes", quoted_values},
-      {"line_endings", "\\n and \\r\\n both end a line; the \\r is not part of the data", line_endings},
+      {"set_get_overwrite",
+       "SET stores, GET reads, SET overwrites, a missing key is (nil)",
+       set_get_overwrite},
+      {"del_and_exists", "DEL counts removed keys, EXISTS counts present ones",
+       del_and_exists},
+      {"command_names_any_case",
+       "command names are case-insensitive, keys are not",
+       command_names_any_case},
+      {"quit_closes", "QUIT answers +OK and closes the connection",
+       quit_closes},
+      {"quoted_values",
+       "double-quoted words with spaces and \\\" \\\\ \\n escapes",
+       quoted_values},
+      {"line_endings",
+       "\\n and \\r\\n both end a line; the \\r is not part of the data",
+       line_endings},
       {"large_value", "a 60000-byte value round-trips", large_value},
-      {"errors_keep_connection", "unknown command, wrong arity, bad quotes: -ERR, connection usable", errors_keep_connection},
-      {"line_too_long", "a line over 64 KiB gets -ERR ... too long and is closed; others unaffected", line_too_long},
-      {"binary_garbage", "random bytes do not crash the server", binary_garbage},
-      {"disconnect_mid_line", "clients that hang up mid-line do not hurt the server", disconnect_mid_line},
-      {"slow_writer", "a client stuck mid-line does not stall others", slow_writer},
-      {"slow_reader", "a client that never reads its replies does not stall others", slow_reader},
-      {"pipeline_1000", "1000 requests in one write are all answered, in order", pipeline_1000},
-      {"split_requests", "requests cut into random fragments are reassembled", split_requests},
-      {"concurrent_disjoint_keys", "many clients writing their own keys lose no write", concurrent_disjoint_keys},
-      {"concurrent_shared_keys", "many clients on the same keys read only whole written values", concurrent_shared_keys},
-      {"many_connections", "250 connections open at once are all served", many_connections},
-      {"connection_limit", "past --max-connections a client gets -ERR and is closed; slots free up", connection_limit},
-      {"graceful_sigterm", "SIGTERM with idle and busy clients: exit code 0 within 2 s", graceful_sigterm},
+      {"errors_keep_connection",
+       "unknown command, wrong arity, bad quotes: -ERR, connection usable",
+       errors_keep_connection},
+      {"line_too_long",
+       "a line over 64 KiB gets -ERR ... too long and is closed; others "
+       "unaffected",
+       line_too_long},
+      {"binary_garbage", "random bytes do not crash the server",
+       binary_garbage},
+      {"disconnect_mid_line",
+       "clients that hang up mid-line do not hurt the server",
+       disconnect_mid_line},
+      {"slow_writer", "a client stuck mid-line does not stall others",
+       slow_writer},
+      {"slow_reader",
+       "a client that never reads its replies does not stall others",
+       slow_reader},
+      {"pipeline_1000", "1000 requests in one write are all answered, in order",
+       pipeline_1000},
+      {"split_requests", "requests cut into random fragments are reassembled",
+       split_requests},
+      {"concurrent_disjoint_keys",
+       "many clients writing their own keys lose no write",
+       concurrent_disjoint_keys},
+      {"concurrent_shared_keys",
+       "many clients on the same keys read only whole written values",
+       concurrent_shared_keys},
+      {"many_connections", "250 connections open at once are all served",
+       many_connections},
+      {"connection_limit",
+       "past --max-connections a client gets -ERR and is closed; slots free up",
+       connection_limit},
+      {"graceful_sigterm",
+       "SIGTERM with idle and busy clients: exit code 0 within 2 s",
+       graceful_sigterm},
       {"graceful_sigint", "SIGINT likewise", graceful_sigint},
-      {"restart_loses_data", "a restarted lab 01 server has forgotten everything (lab 02 fixes it)", restart_loses_data},
+      {"restart_loses_data",
+       "a restarted lab 01 server has forgotten everything (lab 02 fixes it)",
+       restart_loses_data},
   };
 }
 

@@ -7,8 +7,8 @@
 #include <ctime>
 #include <random>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "process.h"
 #include "runner.h"
@@ -77,8 +77,10 @@ int grade(const Workspace& ws, const LabInfo& lab, const GradeFlags& flags) {
   if (!flags.impl.empty()) {
     fs::path dir = fs::absolute(flags.impl);
     if (!fs::exists(dir / "CMakeLists.txt")) {
-      fmt::print(stderr, "grader: --impl {}: no CMakeLists.txt there; give a "
-                         "copy of labs/{}\n", flags.impl, lab.dir_name);
+      fmt::print(stderr,
+                 "grader: --impl {}: no CMakeLists.txt there; give a "
+                 "copy of labs/{}\n",
+                 flags.impl, lab.dir_name);
       return 2;
     }
     fs::path link = ws.extra_dir("impl", lab);
@@ -101,10 +103,12 @@ int grade(const Workspace& ws, const LabInfo& lab, const GradeFlags& flags) {
              suite.size());
   if (flags.impl.empty() && !flags.reference &&
       !fs::exists(ws.student_dir(lab)))
-    fmt::print("  (no student copy yet: `grader start {}` makes one)\n", lab.id);
-  if (!flags.html.empty())
-    fmt::print("  (--html: {} has no linearizability checks, nothing to draw)\n",
+    fmt::print("  (no student copy yet: `grader start {}` makes one)\n",
                lab.id);
+  if (!flags.html.empty())
+    fmt::print(
+        "  (--html: {} has no linearizability checks, nothing to draw)\n",
+        lab.id);
   std::fflush(stdout);
 
   if (!flags.no_build) {
@@ -130,23 +134,27 @@ int grade(const Workspace& ws, const LabInfo& lab, const GradeFlags& flags) {
   run.quick = flags.quick;
   run.verbose = flags.verbose;
   run.reproduce = reproduce + (flags.quick ? " --quick" : "");
-  run.out_dir = ws.build_dir / "grader-runs" / fmt::format("{}-{}", lab.id, timestamp());
+  run.out_dir =
+      ws.build_dir / "grader-runs" / fmt::format("{}-{}", lab.id, timestamp());
   fmt::print("seed {}{}; logs in {}\n", run.seed,
-             flags.runs > 1 ? fmt::format(" (runs use {}..{})", run.seed,
-                                          run.seed + static_cast<uint64_t>(flags.runs) - 1)
-                            : "",
+             flags.runs > 1
+                 ? fmt::format(" (runs use {}..{})", run.seed,
+                               run.seed + static_cast<uint64_t>(flags.runs) - 1)
+                 : "",
              run.out_dir.string());
   std::fflush(stdout);
 
   RunSummary summary = run_suite(suite, binary, run);
-  if (!flags.report.empty()) write_report(flags.report, lab.id, graded, run, summary);
+  if (!flags.report.empty())
+    write_report(flags.report, lab.id, graded, run, summary);
   fmt::print("\n{}: {} passed, {} failed, points {}/{} in {:.1f}s\n", lab.id,
              summary.passed, summary.failed, summary.points, summary.max_points,
              summary.seconds);
   if (summary.failed == 0 && flags.runs == 1 && flags.tests.empty())
     fmt::print("all {} tests pass{}\n", lab.id,
                target.starts_with("student-") ? ": compare with the reference "
-                                                "(grader diff " + lab.id + ")"
+                                                "(grader diff " +
+                                                    lab.id + ")"
                                               : "");
   fmt::print("{} passed, {} failed\n", summary.passed, summary.failed);
   return summary.failed == 0 ? 0 : 1;
@@ -180,8 +188,10 @@ int start(const Workspace& ws, const LabInfo& lab, bool force) {
   fmt::print(
       "\nEach is marked // {0} BEGIN ... // {0} END and throws NotImplemented "
       "until you write it.\nNext: read labs/{1}/README.md, then\n"
-      "  cmake --build build/default && ctest --preset student   # your copy's unit tests\n"
-      "  grader {2}                                               # the hidden suite\n",
+      "  cmake --build build/default && ctest --preset student   # your copy's "
+      "unit tests\n"
+      "  grader {2}                                               # the hidden "
+      "suite\n",
       tag, lab.dir_name, lab.id);
   return 0;
 }
@@ -209,11 +219,12 @@ int main(int argc, char** argv) {
   using namespace kv::grader;
   install_cleanup_handlers();
 
-  CLI::App app{"kvlab grader: builds and grades the labs.\n"
-               "  grader lab01               grade your copy (or the reference)\n"
-               "  grader start lab01         make your starter copy\n"
-               "  grader diff lab01          your copy against the reference\n"
-               "  grader selftest            check the suites catch known bugs"};
+  CLI::App app{
+      "kvlab grader: builds and grades the labs.\n"
+      "  grader lab01               grade your copy (or the reference)\n"
+      "  grader start lab01         make your starter copy\n"
+      "  grader diff lab01          your copy against the reference\n"
+      "  grader selftest            check the suites catch known bugs"};
   app.require_subcommand(1);
   std::string preset;
   app.add_option("--preset", preset,
@@ -227,37 +238,48 @@ int main(int argc, char** argv) {
     CLI::App* sub = app.add_subcommand(lab.id, "grade " + lab.id);
     auto* impl = sub->add_option("--impl", flags.impl,
                                  "grade this copy of labs/" + lab.dir_name);
-    sub->add_flag("--reference", flags.reference, "grade the reference solution")
+    sub->add_flag("--reference", flags.reference,
+                  "grade the reference solution")
         ->excludes(impl);
     sub->add_option("--test", flags.tests, "run only this test (repeatable)");
-    sub->add_option("--seed", flags.seed, "seed of the first run (default: random)");
-    sub->add_option("--runs", flags.runs, "run the suite N times, seeds seed..seed+N-1")
+    sub->add_option("--seed", flags.seed,
+                    "seed of the first run (default: random)");
+    sub->add_option("--runs", flags.runs,
+                    "run the suite N times, seeds seed..seed+N-1")
         ->check(CLI::Range(1, 10000));
     sub->add_flag("--quick", flags.quick, "smaller loads, same checks");
     sub->add_flag("--list", flags.list, "list the tests and what each checks");
     sub->add_option("--report", flags.report, "write a JSON report here");
-    sub->add_option("--html", flags.html, "where failed linearizability checks draw their timelines");
+    sub->add_option("--html", flags.html,
+                    "where failed linearizability checks draw their timelines");
     sub->add_flag("-v,--verbose", flags.verbose, "trace each test's steps");
-    sub->add_flag("--no-build", flags.no_build, "grade what is built, build nothing");
+    sub->add_flag("--no-build", flags.no_build,
+                  "grade what is built, build nothing");
     lab_commands.emplace_back(&lab, sub);
   }
 
   std::string lab_id;
   bool force = false;
-  CLI::App* start_cmd = app.add_subcommand("start", "make your starter copy student/NN-name");
+  CLI::App* start_cmd =
+      app.add_subcommand("start", "make your starter copy student/NN-name");
   start_cmd->add_option("lab", lab_id, "lab01 ... lab06")->required();
-  start_cmd->add_flag("--force", force, "replace an existing copy (your work is lost)");
-  CLI::App* diff_cmd = app.add_subcommand("diff", "show your copy against the reference");
+  start_cmd->add_flag("--force", force,
+                      "replace an existing copy (your work is lost)");
+  CLI::App* diff_cmd =
+      app.add_subcommand("diff", "show your copy against the reference");
   diff_cmd->add_option("lab", lab_id, "lab01 ... lab06")->required();
 
   SelftestOptions selftest;
   std::optional<uint64_t> selftest_seed;
-  CLI::App* self_cmd = app.add_subcommand("selftest", "grade the known bugs: every one must be caught");
+  CLI::App* self_cmd = app.add_subcommand(
+      "selftest", "grade the known bugs: every one must be caught");
   self_cmd->add_option("--lab", selftest.labs, "only this lab (repeatable)");
   self_cmd->add_option("--bug", selftest.bugs, "only this bug (repeatable)");
-  self_cmd->add_flag("--full", selftest.full, "run every bug against the whole suite");
+  self_cmd->add_flag("--full", selftest.full,
+                     "run every bug against the whole suite");
   self_cmd->add_option("--seed", selftest_seed, "seed (default: random)");
-  self_cmd->add_flag("-v,--verbose", selftest.verbose, "print every test of every run");
+  self_cmd->add_flag("-v,--verbose", selftest.verbose,
+                     "print every test of every run");
 
   CLI11_PARSE(app, argc, argv);
   Workspace ws = Workspace::open(preset);
@@ -268,11 +290,13 @@ int main(int argc, char** argv) {
   if (start_cmd->parsed() || diff_cmd->parsed()) {
     const LabInfo* lab = find_lab(lab_id);
     if (!lab) {
-      fmt::print(stderr, "grader: unknown lab '{}' (lab01 ... lab06)\n", lab_id);
+      fmt::print(stderr, "grader: unknown lab '{}' (lab01 ... lab06)\n",
+                 lab_id);
       return 2;
     }
     if (!std::filesystem::exists(ws.reference_dir(*lab))) {
-      fmt::print(stderr, "grader: {} is not in this version of kvlab yet\n", lab_id);
+      fmt::print(stderr, "grader: {} is not in this version of kvlab yet\n",
+                 lab_id);
       return 2;
     }
     return start_cmd->parsed() ? start(ws, *lab, force) : diff(ws, *lab);

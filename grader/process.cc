@@ -76,10 +76,11 @@ Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& argv,
   // Everything the child needs is prepared before fork: after fork in a
   // threaded program only async-signal-safe calls are allowed.
   std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  for (const std::string& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-                      0644);
+  int log_fd =
+      ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log_fd < 0) return Status::from_errno("open " + log.string(), errno);
   int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   pid_t parent = ::getpid();
@@ -273,13 +274,13 @@ Status ServerProcess::wait_ready() {
     if (std::optional<ExitInfo> ended = process_.poll()) {
       if (auto hint = find_not_implemented(options_.log))
         return Status::unavailable(fmt::format(
-            "the server stopped at a part not written yet: {} (log: {})",
-            *hint, options_.log.string()));
+            "the server stopped at a part not written yet: {} (log: {})", *hint,
+            options_.log.string()));
       std::string why = fmt::format("the server exited during start-up ({})",
                                     ended->to_string());
-      return Status::unavailable(fmt::format(
-          "{}; end of its log {}:\n{}", why, options_.log.string(),
-          tail_of_file(options_.log, 8)));
+      return Status::unavailable(fmt::format("{}; end of its log {}:\n{}", why,
+                                             options_.log.string(),
+                                             tail_of_file(options_.log, 8)));
     }
     Result<Client> client =
         Client::connect(address_, std::chrono::milliseconds(1000));
@@ -287,18 +288,19 @@ Status ServerProcess::wait_ready() {
       Result<Reply> pong = client.value().call("PING");
       if (pong.ok() && pong.value().is_simple("PONG")) return Status();
       if (pong.ok())
-        return Status::unavailable(fmt::format(
-            "the server answered PING with {}, expected +PONG",
-            pong.value().to_string()));
+        return Status::unavailable(
+            fmt::format("the server answered PING with {}, expected +PONG",
+                        pong.value().to_string()));
     }
     // Not listening yet: the socket is opened moments after exec.
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   process_.kill();
-  return Status::unavailable(fmt::format(
-      "the server did not answer PING on {} within {} s; end of its log {}:\n{}",
-      address_.to_string(), options_.ready_timeout.count() / 1000,
-      options_.log.string(), tail_of_file(options_.log, 8)));
+  return Status::unavailable(
+      fmt::format("the server did not answer PING on {} within {} s; end of "
+                  "its log {}:\n{}",
+                  address_.to_string(), options_.ready_timeout.count() / 1000,
+                  options_.log.string(), tail_of_file(options_.log, 8)));
 }
 
 }  // namespace kv::grader

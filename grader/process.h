@@ -25,8 +25,8 @@ void install_cleanup_handlers();
 
 // How a process ended.
 struct ExitInfo {
-  bool exited = false;   // true: exit code; false: killed by signal
-  int code = 0;          // exit code or signal number
+  bool exited = false;            // true: exit code; false: killed by signal
+  int code = 0;                   // exit code or signal number
   std::string to_string() const;  // "exit code 0", "signal 9 (Killed)"
 };
 

@@ -24,7 +24,8 @@ TEST(ChildProcessTest, ReportsTheExitCodeAndKeepsOutputInTheLog) {
   ASSERT_TRUE(exit);
   EXPECT_TRUE(exit->exited);
   EXPECT_EQ(exit->code, 3);
-  EXPECT_NE(tail_of_file(dir.path() / "log", 5).find("hello"), std::string::npos);
+  EXPECT_NE(tail_of_file(dir.path() / "log", 5).find("hello"),
+            std::string::npos);
 }
 
 TEST(ChildProcessTest, KillEndsTheWholeProcessGroup) {

@@ -38,11 +38,16 @@ std::string quote(std::string_view bytes, size_t max_bytes) {
 
 std::string Reply::to_string() const {
   switch (kind) {
-    case Kind::kSimple: return "+" + text;
-    case Kind::kError: return "-" + text;
-    case Kind::kInteger: return fmt::format(":{}", integer);
-    case Kind::kBulk: return quote(text);
-    case Kind::kNull: return "(nil)";
+    case Kind::kSimple:
+      return "+" + text;
+    case Kind::kError:
+      return "-" + text;
+    case Kind::kInteger:
+      return fmt::format(":{}", integer);
+    case Kind::kBulk:
+      return quote(text);
+    case Kind::kNull:
+      return "(nil)";
   }
   return "?";
 }
@@ -69,8 +74,8 @@ Status Client::fill(Clock::time_point deadline) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - Clock::now());
     if (left.count() <= 0)
-      return Status::deadline_exceeded(fmt::format(
-          "no reply within {:.1f} s", timeout_.count() / 1000.0));
+      return Status::deadline_exceeded(
+          fmt::format("no reply within {:.1f} s", timeout_.count() / 1000.0));
     pollfd p{fd_.get(), POLLIN, 0};
     int ready = ::poll(&p, 1, static_cast<int>(left.count()));
     if (ready < 0 && errno == EINTR) continue;
@@ -80,8 +85,8 @@ Status Client::fill(Clock::time_point deadline) {
     if (n < 0 && errno == EINTR) continue;
     if (n == 0) return Status::unavailable("the server closed the connection");
     if (n < 0)
-      return Status::unavailable(fmt::format(
-          "the connection failed: {}", std::strerror(errno)));
+      return Status::unavailable(
+          fmt::format("the connection failed: {}", std::strerror(errno)));
     buffer_.append(chunk, static_cast<size_t>(n));
     return Status();
   }
@@ -120,8 +125,10 @@ Result<Reply> Client::read_reply() {
   Reply reply;
   std::string_view body = std::string_view(line).substr(1);
   auto parse_int = [&](int64_t& out) {
-    auto [end, ec] = std::from_chars(body.data(), body.data() + body.size(), out);
-    return ec == std::errc() && end == body.data() + body.size() && !body.empty();
+    auto [end, ec] =
+        std::from_chars(body.data(), body.data() + body.size(), out);
+    return ec == std::errc() && end == body.data() + body.size() &&
+           !body.empty();
   };
   switch (line[0]) {
     case '+':
@@ -143,7 +150,8 @@ Result<Reply> Client::read_reply() {
         reply.kind = Reply::Kind::kNull;
         return reply;
       }
-      if (length < 0 || length > (512 << 20)) return malformed("bad bulk length");
+      if (length < 0 || length > (512 << 20))
+        return malformed("bad bulk length");
       size_t need = static_cast<size_t>(length) + 2;
       while (buffer_.size() - start_ < need) {
         if (Status s = fill(deadline); !s.ok()) {

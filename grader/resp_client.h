@@ -20,7 +20,7 @@ namespace kv::grader {
 struct Reply {
   enum class Kind { kSimple, kError, kInteger, kBulk, kNull };
   Kind kind = Kind::kNull;
-  std::string text;     // simple, error (without the '-') and bulk payload
+  std::string text;  // simple, error (without the '-') and bulk payload
   int64_t integer = 0;
 
   bool is_simple(std::string_view s) const {

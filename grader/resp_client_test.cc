@@ -41,7 +41,8 @@ Client connect_to(const ScriptedPeer& peer) {
 }
 
 TEST(ClientTest, ParsesEveryReplyKind) {
-  ScriptedPeer peer("+OK\r\n-ERR no\r\n:42\r\n$5\r\na\r\nbc\r\n$-1\r\n$0\r\n\r\n");
+  ScriptedPeer peer(
+      "+OK\r\n-ERR no\r\n:42\r\n$5\r\na\r\nbc\r\n$-1\r\n$0\r\n\r\n");
   Client c = connect_to(peer);
   EXPECT_TRUE(c.read_reply().value().is_simple("OK"));
   Reply error = c.read_reply().value();
@@ -55,8 +56,8 @@ TEST(ClientTest, ParsesEveryReplyKind) {
 }
 
 TEST(ClientTest, MalformedRepliesAreDataLoss) {
-  for (const char* script : {"?what\r\n", ":12x\r\n", "$abc\r\n", "$3\r\nabcd\r\n",
-                             "\r\n"}) {
+  for (const char* script :
+       {"?what\r\n", ":12x\r\n", "$abc\r\n", "$3\r\nabcd\r\n", "\r\n"}) {
     SCOPED_TRACE(script);
     ScriptedPeer peer(script);
     Client c = connect_to(peer);

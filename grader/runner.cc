@@ -38,7 +38,8 @@ std::string indent(std::string_view text) {
 uint64_t test_seed(uint64_t run_seed, const std::string& name) {
   // FNV-1a over the name, then a splitmix64 step: stable across builds.
   uint64_t h = 1469598103934665603ULL;
-  for (char c : name) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+  for (char c : name)
+    h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
   uint64_t z = run_seed + h + 0x9e3779b97f4a7c15ULL;
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
@@ -95,8 +96,8 @@ RunSummary run_suite(const std::vector<TestCase>& suite,
           // A starter stub says which part is missing: put it first.
           for (const auto& server : context.servers()) {
             if (auto hint = find_not_implemented(server->log());
-                hint && failure.diagnosis.find("not implemented") ==
-                            std::string::npos)
+                hint &&
+                failure.diagnosis.find("not implemented") == std::string::npos)
               result.diagnosis += fmt::format(" [server log: {}]", *hint);
           }
         } catch (const std::exception& e) {
@@ -118,7 +119,8 @@ RunSummary run_suite(const std::vector<TestCase>& suite,
           }
         }
       }  // servers die here, before the next test
-      result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+      result.seconds =
+          std::chrono::duration<double>(Clock::now() - start).count();
 
       if (options.print) {
         if (on_terminal()) fmt::print("\r\033[K");
@@ -140,7 +142,8 @@ RunSummary run_suite(const std::vector<TestCase>& suite,
       summary.results.push_back(std::move(result));
     }
   }
-  summary.seconds = std::chrono::duration<double>(Clock::now() - suite_start).count();
+  summary.seconds =
+      std::chrono::duration<double>(Clock::now() - suite_start).count();
   return summary;
 }
 

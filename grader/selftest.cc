@@ -80,8 +80,9 @@ Result<std::vector<KnownBug>> load_known_bugs(const Workspace& ws,
           entry.path().string()));
     bugs.push_back(std::move(bug));
   }
-  std::sort(bugs.begin(), bugs.end(),
-            [](const KnownBug& a, const KnownBug& b) { return a.name < b.name; });
+  std::sort(bugs.begin(), bugs.end(), [](const KnownBug& a, const KnownBug& b) {
+    return a.name < b.name;
+  });
   return bugs;
 }
 
@@ -115,19 +116,20 @@ int run_selftest(const Workspace& ws, const SelftestOptions& options) {
     std::vector<std::string> targets = {lab.server_target};
     std::vector<std::string> unusable;
     for (const KnownBug& bug : bugs) {
-      fs::path staging = ws.build_dir / "selftest-staging" / bug.name / lab.dir_name;
+      fs::path staging =
+          ws.build_dir / "selftest-staging" / bug.name / lab.dir_name;
       fs::remove_all(staging);
       fs::create_directories(staging);
       fs::copy(ws.reference_dir(lab), staging, fs::copy_options::recursive);
       // The patches name files as a/labs/<dir>/<file>: strip three parts.
-      Status applied = run_command(
-          {"patch", "--batch", "--silent", "--no-backup-if-mismatch",
-           "--reject-file=-", "-p3", "-d", staging.string(), "-i",
-           bug.patch.string()},
-          staging.parent_path() / "patch.log");
+      Status applied =
+          run_command({"patch", "--batch", "--silent",
+                       "--no-backup-if-mismatch", "--reject-file=-", "-p3",
+                       "-d", staging.string(), "-i", bug.patch.string()},
+                      staging.parent_path() / "patch.log");
       if (!applied.ok()) {
-        fmt::print("BROKEN {:<24} the patch no longer applies to {}:\n{}", bug.name,
-                   ws.reference_dir(lab).string(),
+        fmt::print("BROKEN {:<24} the patch no longer applies to {}:\n{}",
+                   bug.name, ws.reference_dir(lab).string(),
                    tail_of_file(staging.parent_path() / "patch.log", 10));
         unusable.push_back(bug.name);
         continue;
@@ -158,12 +160,14 @@ int run_selftest(const Workspace& ws, const SelftestOptions& options) {
       ++references_failed;
       for (const TestResult& r : ref.results)
         if (!r.passed)
-          fmt::print("FAIL   reference                {}: {}\n       reproduce: {}\n",
-                     r.name, r.diagnosis, r.reproduce);
+          fmt::print(
+              "FAIL   reference                {}: {}\n       reproduce: {}\n",
+              r.name, r.diagnosis, r.reproduce);
     }
 
     for (const KnownBug& bug : bugs) {
-      if (std::find(unusable.begin(), unusable.end(), bug.name) != unusable.end())
+      if (std::find(unusable.begin(), unusable.end(), bug.name) !=
+          unusable.end())
         continue;
       RunOptions run;
       run.seed = options.seed;
@@ -171,7 +175,8 @@ int run_selftest(const Workspace& ws, const SelftestOptions& options) {
       if (!options.full) run.only = bug.caught_by;
       run.out_dir = runs / lab.id / bug.name;
       run.reproduce = fmt::format("grader selftest --bug {}", bug.name);
-      std::string target = fmt::format("bug-{}-{}", bug.name, lab.server_target);
+      std::string target =
+          fmt::format("bug-{}-{}", bug.name, lab.server_target);
       RunSummary summary = run_suite(suite, ws.binary(target), run);
       std::vector<std::string> caught;
       std::string first_diagnosis;
@@ -188,11 +193,13 @@ int run_selftest(const Workspace& ws, const SelftestOptions& options) {
                      bug.student_sees, first_diagnosis.substr(0, 300));
       } else {
         ++bugs_missed;
-        fmt::print("MISSED {:<24} no test failed ({}); a student would see:{}\n",
-                   bug.name,
-                   options.full ? "whole suite"
-                                : fmt::format("ran {}", fmt::join(bug.caught_by, ", ")),
-                   bug.student_sees);
+        fmt::print(
+            "MISSED {:<24} no test failed ({}); a student would see:{}\n",
+            bug.name,
+            options.full
+                ? "whole suite"
+                : fmt::format("ran {}", fmt::join(bug.caught_by, ", ")),
+            bug.student_sees);
       }
       std::fflush(stdout);
     }

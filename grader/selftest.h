@@ -20,7 +20,7 @@
 namespace kv::grader {
 
 struct KnownBug {
-  std::string name;                    // file stem: "no_lock"
+  std::string name;  // file stem: "no_lock"
   std::filesystem::path patch;
   std::string student_sees;
   std::vector<std::string> caught_by;  // tests recorded as catching it

@@ -26,8 +26,10 @@ std::string cpp_string_literal(std::string_view text) {
 }
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
     s.remove_suffix(1);
   return s;
 }
@@ -45,7 +47,8 @@ Result<CutResult> cut_regions(std::string_view source, std::string_view lab_id,
   size_t at = 0;
   while (at < source.size()) {
     size_t newline = source.find('\n', at);
-    size_t end = newline == std::string_view::npos ? source.size() : newline + 1;
+    size_t end =
+        newline == std::string_view::npos ? source.size() : newline + 1;
     std::string_view line = source.substr(at, end - at);
     at = end;
     ++line_number;
@@ -54,9 +57,9 @@ Result<CutResult> cut_regions(std::string_view source, std::string_view lab_id,
 
     if (content.starts_with(begin_marker)) {
       if (inside)
-        return Status::invalid_argument(fmt::format(
-            "{}: {} inside the region opened on line {}", where(),
-            begin_marker, begin_line));
+        return Status::invalid_argument(
+            fmt::format("{}: {} inside the region opened on line {}", where(),
+                        begin_marker, begin_line));
       std::string_view hint = trim(content.substr(begin_marker.size()));
       if (hint.empty())
         return Status::invalid_argument(
@@ -80,9 +83,9 @@ Result<CutResult> cut_regions(std::string_view source, std::string_view lab_id,
     }
   }
   if (inside)
-    return Status::invalid_argument(fmt::format(
-        "{}:{}: region never closed with {}", file_name, begin_line,
-        end_marker));
+    return Status::invalid_argument(
+        fmt::format("{}:{}: region never closed with {}", file_name, begin_line,
+                    end_marker));
   return out;
 }
 
@@ -97,7 +100,9 @@ Result<std::vector<std::string>> make_starter(const LabInfo& lab,
   std::vector<fs::path> sources;
   for (const auto& entry : fs::recursive_directory_iterator(from, ec))
     if (entry.is_regular_file()) sources.push_back(entry.path());
-  if (ec) return Status::io_error(fmt::format("reading {}: {}", from.string(), ec.message()));
+  if (ec)
+    return Status::io_error(
+        fmt::format("reading {}: {}", from.string(), ec.message()));
   std::sort(sources.begin(), sources.end());
   for (const fs::path& source : sources) {
     fs::path relative = fs::relative(source, from);
@@ -120,7 +125,8 @@ Result<std::vector<std::string>> make_starter(const LabInfo& lab,
     std::ofstream out(to / relative, std::ios::binary);
     out << text;
     if (!out)
-      return Status::io_error(fmt::format("writing {}", (to / relative).string()));
+      return Status::io_error(
+          fmt::format("writing {}", (to / relative).string()));
   }
   return hints;
 }

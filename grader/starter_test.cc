@@ -37,8 +37,9 @@ TEST(CutRegionsTest, HintWithQuotesBecomesAValidLiteral) {
   std::string source = "// LAB01 BEGIN: say \"hi\" \\ bye\nx\n// LAB01 END\n";
   Result<CutResult> cut = cut_regions(source, "lab01", "x.cc");
   ASSERT_TRUE(cut.ok());
-  EXPECT_NE(cut.value().text.find(R"(NotImplemented("lab01: say \"hi\" \\ bye"))"),
-            std::string::npos);
+  EXPECT_NE(
+      cut.value().text.find(R"(NotImplemented("lab01: say \"hi\" \\ bye"))"),
+      std::string::npos);
 }
 
 TEST(CutRegionsTest, BrokenFencesAreErrorsNamingTheLine) {
@@ -50,7 +51,8 @@ TEST(CutRegionsTest, BrokenFencesAreErrorsNamingTheLine) {
   const Case kCases[] = {
       {"unclosed", "x\n// LAB01 BEGIN: a\ny\n", "x.cc:2"},
       {"end without begin", "// LAB01 END\n", "x.cc:1"},
-      {"nested", "// LAB01 BEGIN: a\n// LAB01 BEGIN: b\n// LAB01 END\n", "x.cc:2"},
+      {"nested", "// LAB01 BEGIN: a\n// LAB01 BEGIN: b\n// LAB01 END\n",
+       "x.cc:2"},
       {"empty hint", "// LAB01 BEGIN:   \n// LAB01 END\n", "x.cc:1"},
   };
   for (const Case& c : kCases) {

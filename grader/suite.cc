@@ -5,8 +5,7 @@
 
 namespace kv::grader {
 
-TestContext::TestContext(TestEnv env)
-    : env_(std::move(env)), rng_(env_.seed) {}
+TestContext::TestContext(TestEnv env) : env_(std::move(env)), rng_(env_.seed) {}
 
 TestContext::~TestContext() = default;  // kills any server still running
 
@@ -24,11 +23,14 @@ ServerProcess& TestContext::start_server(std::vector<std::string> extra_args) {
   ServerProcess::Options options;
   options.binary = env_.server_binary;
   options.extra_args = std::move(extra_args);
-  options.log = env_.out_dir / fmt::format("server-{}.log", servers_.size() + 1);
+  options.log =
+      env_.out_dir / fmt::format("server-{}.log", servers_.size() + 1);
   Result<ServerProcess> server = ServerProcess::start(std::move(options));
   if (!server.ok()) fail(server.status().message());
-  servers_.push_back(std::make_unique<ServerProcess>(std::move(server).value()));
-  note("server {} on {}", servers_.size(), servers_.back()->address().to_string());
+  servers_.push_back(
+      std::make_unique<ServerProcess>(std::move(server).value()));
+  note("server {} on {}", servers_.size(),
+       servers_.back()->address().to_string());
   return *servers_.back();
 }
 
@@ -78,8 +80,8 @@ void TestContext::send(Client& client, std::string_view bytes,
 
 void TestContext::expect_alive(ServerProcess& server, std::string_view after) {
   if (std::optional<ExitInfo> ended = server.process().poll()) {
-    std::string why = fmt::format("the server died after {} ({})", after,
-                                  ended->to_string());
+    std::string why =
+        fmt::format("the server died after {} ({})", after, ended->to_string());
     fail(why);
   }
 }
@@ -98,7 +100,8 @@ void run_workers(TestContext& context, int n,
   }
   for (int i = 0; i < n; ++i)
     if (results[static_cast<size_t>(i)])
-      context.fail(fmt::format("client {}: {}", i, *results[static_cast<size_t>(i)]));
+      context.fail(
+          fmt::format("client {}: {}", i, *results[static_cast<size_t>(i)]));
 }
 
 }  // namespace kv::grader

@@ -32,7 +32,7 @@ struct TestEnv {
   std::filesystem::path server_binary;
   std::filesystem::path out_dir;  // this test's folder: server logs
   uint64_t seed = 0;
-  bool quick = false;             // smaller loads, same checks
+  bool quick = false;  // smaller loads, same checks
   bool verbose = false;
 };
 
@@ -75,7 +75,8 @@ class TestContext {
   template <typename... Args>
   void note(fmt::format_string<Args...> format, Args&&... args) {
     if (env_.verbose)
-      fmt::print("      . {}\n", fmt::format(format, std::forward<Args>(args)...));
+      fmt::print("      . {}\n",
+                 fmt::format(format, std::forward<Args>(args)...));
   }
 
   [[noreturn]] void fail(std::string diagnosis);

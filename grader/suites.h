@@ -11,8 +11,8 @@
 namespace kv::grader {
 
 struct LabInfo {
-  std::string id;             // "lab01": what `grader lab01` takes
-  std::string dir_name;       // "01-tcp-kv": labs/<dir_name>, student/<dir_name>
+  std::string id;        // "lab01": what `grader lab01` takes
+  std::string dir_name;  // "01-tcp-kv": labs/<dir_name>, student/<dir_name>
   std::string server_target;  // "lab01-server", prefixed for copies
   std::function<std::vector<TestCase>()> suite;  // empty: not yet written
 };

@@ -62,8 +62,9 @@ Status run_command(const std::vector<std::string>& argv,
   }
   Result<ChildProcess> child = ChildProcess::spawn(full, log);
   if (!child.ok()) return child.status();
-  ExitInfo exit = child.value().wait_for(std::chrono::hours(2)).value_or(
-      child.value().kill());
+  ExitInfo exit = child.value()
+                      .wait_for(std::chrono::hours(2))
+                      .value_or(child.value().kill());
   if (exit.exited && exit.code == 0) return Status();
   return Status::io_error(
       fmt::format("`{}` failed ({})", fmt::join(argv, " "), exit.to_string()));
@@ -76,9 +77,9 @@ Status Workspace::build(const std::vector<std::string>& targets) const {
   if (!std::filesystem::exists(build_dir / "CMakeCache.txt")) {
     if (Status s = run_command({"cmake", "--preset", preset}, log, root);
         !s.ok())
-      return Status::io_error(fmt::format(
-          "configuring the {} preset failed; end of {}:\n{}", preset,
-          log.string(), tail_of_file(log, 30)));
+      return Status::io_error(
+          fmt::format("configuring the {} preset failed; end of {}:\n{}",
+                      preset, log.string(), tail_of_file(log, 30)));
   }
   std::vector<std::string> argv = {"cmake", "--build", build_dir.string(),
                                    "--target"};

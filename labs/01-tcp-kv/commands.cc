@@ -71,7 +71,8 @@ AfterReply execute(const std::vector<std::string>& words, Store& store,
     } else {
       int64_t count = 0;
       for (size_t i = 1; i < argc; ++i)
-        count += name == "del" ? store.erase(words[i]) : store.contains(words[i]);
+        count +=
+            name == "del" ? store.erase(words[i]) : store.contains(words[i]);
       append_integer(out, count);
     }
   } else if (name == "quit") {

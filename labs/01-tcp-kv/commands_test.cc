@@ -8,8 +8,7 @@ namespace {
 struct Session {
   Store store;
   // Runs one request and returns its reply bytes.
-  std::string run(std::vector<std::string> words,
-                  AfterReply* after = nullptr) {
+  std::string run(std::vector<std::string> words, AfterReply* after = nullptr) {
     std::string out;
     AfterReply result = execute(words, store, out);
     if (after) *after = result;

@@ -59,11 +59,21 @@ Result<std::vector<std::string>> split_inline(std::string_view line) {
         if (i == line.size()) break;  // a backslash cannot end the line
         char e = line[i++];
         switch (e) {
-          case '"': word.push_back('"'); break;
-          case '\\': word.push_back('\\'); break;
-          case 'n': word.push_back('\n'); break;
-          case 'r': word.push_back('\r'); break;
-          case 't': word.push_back('\t'); break;
+          case '"':
+            word.push_back('"');
+            break;
+          case '\\':
+            word.push_back('\\');
+            break;
+          case 'n':
+            word.push_back('\n');
+            break;
+          case 'r':
+            word.push_back('\r');
+            break;
+          case 't':
+            word.push_back('\t');
+            break;
           case 'x': {
             int hi = i < line.size() ? hex_digit(line[i]) : -1;
             int lo = i + 1 < line.size() ? hex_digit(line[i + 1]) : -1;

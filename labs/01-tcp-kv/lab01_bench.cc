@@ -49,7 +49,8 @@ void BM_ExecuteSet(benchmark::State& state) {
   std::string out;
   int i = 0;
   for (auto _ : state) {
-    words[1] = "key" + std::to_string((i++ & 1023) + 1024 * state.thread_index());
+    words[1] =
+        "key" + std::to_string((i++ & 1023) + 1024 * state.thread_index());
     out.clear();
     execute(words, store, out);
   }
@@ -65,7 +66,8 @@ void BM_ServerGetOverLoopback(benchmark::State& state) {
   ServerOptions options;
   options.listen = {"127.0.0.1", 0};
   auto server = Server::start(options, store).value();
-  UniqueFd client = connect_tcp(server->address(), std::chrono::seconds(5)).value();
+  UniqueFd client =
+      connect_tcp(server->address(), std::chrono::seconds(5)).value();
   std::string batch;
   for (int i = 0; i < depth; ++i) batch += "GET key\r\n";
   const size_t reply_bytes =

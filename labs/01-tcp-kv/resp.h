@@ -13,7 +13,7 @@ void append_simple(std::string& out, std::string_view text);  // +text
 // -ERR message. Control bytes in message (which may echo a client's bytes)
 // are replaced by '?', so an error line can never break the framing.
 void append_error(std::string& out, std::string_view message);
-void append_integer(std::string& out, int64_t value);  // :value
+void append_integer(std::string& out, int64_t value);        // :value
 void append_bulk(std::string& out, std::string_view bytes);  // binary-safe
 void append_null(std::string& out);                          // $-1
 

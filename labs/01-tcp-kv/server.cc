@@ -36,7 +36,7 @@ void close_politely(int fd) {
   size_t drained = 0;
   char sink[4096];
   pollfd p{fd, POLLIN, 0};
-  while (drained < kMaxDrainBytes && ::poll(&p, 1, kLingerMs) > 0) {
+  while (drained<kMaxDrainBytes&& ::poll(&p, 1, kLingerMs)> 0) {
     ssize_t n = ::recv(fd, sink, sizeof sink, 0);
     if (n <= 0) break;
     drained += static_cast<size_t>(n);
@@ -118,7 +118,8 @@ void Server::run_connection(Connection& connection) {
 }
 
 void Server::accept_loop(std::stop_token stop) {
-  // LAB01 BEGIN: Server::accept_loop — accept clients, enforce max_connections, one thread each
+  // LAB01 BEGIN: Server::accept_loop — accept clients, enforce max_connections,
+  // one thread each
   pollfd fds[2] = {{listener_.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}};
   while (!stop.stop_requested()) {
     if (::poll(fds, 2, -1) < 0) {
@@ -128,7 +129,8 @@ void Server::accept_loop(std::stop_token stop) {
     }
     if (fds[1].revents & POLLIN) {
       uint64_t count;
-      [[maybe_unused]] ssize_t ignored = ::read(wake_.get(), &count, sizeof count);
+      [[maybe_unused]] ssize_t ignored =
+          ::read(wake_.get(), &count, sizeof count);
       reap_finished();
       continue;  // re-check stop before accepting
     }
@@ -159,7 +161,8 @@ void Server::accept_loop(std::stop_token stop) {
                    connections_.size());
       continue;  // client closes here
     }
-    auto& connection = connections_.emplace_back(std::make_unique<Connection>());
+    auto& connection =
+        connections_.emplace_back(std::make_unique<Connection>());
     connection->fd = std::move(client);
     Connection* raw = connection.get();
     connection->thread = std::jthread([this, raw] { run_connection(*raw); });
@@ -169,7 +172,8 @@ void Server::accept_loop(std::stop_token stop) {
 
 void Server::stop() {
   if (stopping_.exchange(true)) return;
-  // LAB01 BEGIN: Server::stop — stop accepting, shut every connection down, join all threads
+  // LAB01 BEGIN: Server::stop — stop accepting, shut every connection down,
+  // join all threads
   acceptor_.request_stop();
   wake_acceptor();
   if (acceptor_.joinable()) acceptor_.join();

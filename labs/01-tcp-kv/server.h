@@ -67,7 +67,7 @@ class Server {
 
   const ServerOptions options_;
   Store& store_;
-  UniqueFd listener_;     // closed by stop(): new clients are refused
+  UniqueFd listener_;    // closed by stop(): new clients are refused
   const UniqueFd wake_;  // eventfd: stop() and finished connections
   const HostPort address_;
 

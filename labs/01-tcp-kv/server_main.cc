@@ -5,8 +5,8 @@
 
 #include <memory>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include "common/flags.h"
 #include "common/logging.h"
