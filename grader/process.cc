@@ -289,8 +289,9 @@ Status ServerProcess::wait_ready() {
       if (pong.ok() && pong.value().is_simple("PONG")) return Status();
       if (pong.ok())
         return Status::unavailable(
-            fmt::format("the server answered PING with {}, expected +PONG",
-                        pong.value().to_string()));
+            fmt::format("the server answered PING with {}, expected +PONG "
+                        "(log: {})",
+                        pong.value().to_string(), options_.log.string()));
     }
     // Not listening yet: the socket is opened moments after exec.
     std::this_thread::sleep_for(std::chrono::milliseconds(10));

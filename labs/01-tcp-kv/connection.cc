@@ -17,8 +17,7 @@
 namespace kv::lab01 {
 
 void serve_connection(int fd, Store& store, const ConnectionOptions& options) {
-  // LAB01 BEGIN: serve_connection — read, frame, execute every complete
-  // request, reply in order
+  // LAB01 BEGIN: serve_connection — read, frame, execute, reply in order
   std::string input;   // bytes received and not yet consumed
   std::string output;  // replies not yet written
   char chunk[16 * 1024];
