@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 
+#include <charconv>
 #include <chrono>
 #include <map>
 #include <set>
@@ -359,6 +360,31 @@ void concurrent_disjoint_keys(TestContext& t) {
   }
 }
 
+// A value that says who wrote it and to which key, padded past the small-
+// string buffer so that it lives on the heap: a GET that copies it while a
+// writer replaces it reads freed or half-written memory, and shows it.
+std::string shared_value(int key, int writer, int round) {
+  std::string value = fmt::format("k{}:w{}-{}:", key, writer, round);
+  value.append(48, static_cast<char>('a' + (writer + round) % 26));
+  return value;
+}
+
+// True when text is exactly shared_value(key, w, r) for some writer w and
+// round r.
+bool is_shared_value(int key, std::string_view text) {
+  int writer = 0, round = 0;
+  std::string prefix = fmt::format("k{}:w", key);
+  if (!text.starts_with(prefix)) return false;
+  const char* p = text.data() + prefix.size();
+  const char* end = text.data() + text.size();
+  auto [after_writer, e1] = std::from_chars(p, end, writer);
+  if (e1 != std::errc() || after_writer == end || *after_writer != '-')
+    return false;
+  auto [after_round, e2] = std::from_chars(after_writer + 1, end, round);
+  if (e2 != std::errc()) return false;
+  return text == shared_value(key, writer, round);
+}
+
 void concurrent_shared_keys(TestContext& t) {
   ServerProcess& server = t.start_server();
   const int clients = t.quick() ? 8 : 16;
@@ -370,8 +396,8 @@ void concurrent_shared_keys(TestContext& t) {
     std::mt19937_64 rng(t.seed() * 1000 + static_cast<uint64_t>(id));
     for (int i = 0; i < rounds; ++i) {
       int key = static_cast<int>(rng() % shared);
-      std::string batch = fmt::format("SET shared{} w{}-{}\r\nGET shared{}\r\n",
-                                      key, id, i, key);
+      std::string batch = fmt::format("SET shared{} {}\r\nGET shared{}\r\n",
+                                      key, shared_value(key, id, i), key);
       if (Status s = c.value().send(batch); !s.ok()) return s.message();
       Result<Reply> set = c.value().read_reply();
       Result<Reply> get = c.value().read_reply();
@@ -384,8 +410,7 @@ void concurrent_shared_keys(TestContext& t) {
       // Whatever another writer did meanwhile, a GET returns some whole
       // value written to this key, never a torn or foreign one.
       const Reply& r = get.value();
-      if (r.kind != Reply::Kind::kBulk || !r.text.starts_with("w") ||
-          r.text.find('-') == std::string::npos)
+      if (r.kind != Reply::Kind::kBulk || !is_shared_value(key, r.text))
         return fmt::format(
             "GET shared{} right after SET replied {}: not a "
             "value any client wrote",
@@ -397,7 +422,7 @@ void concurrent_shared_keys(TestContext& t) {
   Client check = t.connect(server);
   for (int k = 0; k < shared; ++k) {
     Reply r = t.call(check, fmt::format("GET shared{}", k));
-    if (r.kind != Reply::Kind::kBulk || !r.text.starts_with("w"))
+    if (r.kind != Reply::Kind::kBulk || !is_shared_value(k, r.text))
       t.fail(fmt::format("GET shared{} after the writers finished replied {}",
                          k, r.to_string()));
   }
