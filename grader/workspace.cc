@@ -63,8 +63,7 @@ Status run_command(const std::vector<std::string>& argv,
   Result<ChildProcess> child = ChildProcess::spawn(full, log);
   if (!child.ok()) return child.status();
   // A build or patch that runs for two hours is stuck: end it.
-  std::optional<ExitInfo> ended =
-      child.value().wait_for(std::chrono::hours(2));
+  std::optional<ExitInfo> ended = child.value().wait_for(std::chrono::hours(2));
   ExitInfo exit = ended ? *ended : child.value().kill();
   if (exit.exited && exit.code == 0) return Status();
   return Status::io_error(
