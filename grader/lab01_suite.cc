@@ -20,6 +20,23 @@ namespace {
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
+// Every server runs four event loops, whatever the machine's cores: with
+// the default of one, a store without its lock would never be raced and
+// bugs/lab01/no_lock would pass.
+ServerProcess& start_lab01(TestContext& t,
+                           std::vector<std::string> extra_args = {}) {
+  extra_args.insert(extra_args.begin(), {"--threads", "4"});
+  return t.start_server(std::move(extra_args));
+}
+
+// n clients at once: with a server that runs several threads, some of them
+// share any given client's thread, whatever way the server spreads them.
+std::vector<Client> connect_many(TestContext& t, ServerProcess& server, int n) {
+  std::vector<Client> clients;
+  for (int i = 0; i < n; ++i) clients.push_back(t.connect(server));
+  return clients;
+}
+
 // A client must see its connection closed by the server.
 void expect_closed(TestContext& t, Client& client, std::string_view after) {
   if (!client.wait_closed())
@@ -29,7 +46,7 @@ void expect_closed(TestContext& t, Client& client, std::string_view after) {
 // -- commands --------------------------------------------------------------
 
 void ping(TestContext& t) {
-  ServerProcess& server = t.start_server();
+  ServerProcess& server = start_lab01(t);
   Client c = t.connect(server);
   t.expect(c, "PING", "+PONG");
   t.expect(c, "PING hello", "\"hello\"");
@@ -37,7 +54,7 @@ void ping(TestContext& t) {
 }
 
 void set_get_overwrite(TestContext& t) {
-  ServerProcess& server = t.start_server();
+  ServerProcess& server = start_lab01(t);
   Client c = t.connect(server);
   std::string key = fmt::format("key{}", t.uniform(0, 999999));
   t.expect(c, "GET " + key, "(nil)");
@@ -51,7 +68,7 @@ void set_get_overwrite(TestContext& t) {
 }
 
 void del_and_exists(TestContext& t) {
-  ServerProcess& server = t.start_server();
+  ServerProcess& server = start_lab01(t);
   Client c = t.connect(server);
   t.expect(c, "SET a 1", "+OK");
   t.expect(c, "SET b 2", "+OK");
@@ -64,7 +81,7 @@ void del_and_exists(TestContext& t) {
 }
 
 void command_names_any_case(TestContext& t) {
-  ServerProcess& server = t.start_server();
+  ServerProcess& server = start_lab01(t);
   Client c = t.connect(server);
   t.expect(c, "sEt Key Value", "+OK");
   t.expect(c, "get Key", "\"Value\"");
@@ -74,7 +91,7 @@ void command_names_any_case(TestContext& t) {
 }
 
 void quit_closes(TestContext& t) {
-  ServerProcess& server = t.start_server();
+  ServerProcess& server = start_lab01(t);
   Client c = t.connect(server);
   t.expect(c, "SET kept yes", "+OK");
   t.expect(c, "QUIT", "+OK");
@@ -84,7 +101,7 @@ void quit_closes(TestContext& t) {
 }
 
 void quoted_values(TestContext& t) {
-  ServerProcess& server = t.start_server();
+  ServerProcess& server = start_lab01(t);
   Client c = t.connect(server);
   t.expect(c, R"(SET greeting "hello world")", "+OK");
   t.expect(c, "GET greeting", "\"hello world\"");
@@ -100,7 +117,7 @@ void quoted_values(TestContext& t) {
 }
 
 void line_endings(TestContext& t) {
-  ServerProcess& server = t.start_server();
+  ServerProcess& server = start_lab01(t);
   Client c = t.connect(server);
   // The same key written with \r\n and read with \n, and the other way
   // round: a server that keeps the \r sees two different keys.
@@ -120,7 +137,7 @@ void line_endings(TestContext& t) {
 }
 
 void large_value(TestContext& t) {
-  ServerProcess& server = t.start_server();
+  ServerProcess& server = start_lab01(t);
   Client c = t.connect(server);
   std::string value;
   for (int i = 0; i < 60000; ++i)
@@ -135,7 +152,7 @@ void large_value(TestContext& t) {
 // -- bad input -------------------------------------------------------------
 
 void errors_keep_connection(TestContext& t) {
-  ServerProcess& server = t.start_server();
+  ServerProcess& server = start_lab01(t);
   Client c = t.connect(server);
   const std::pair<const char*, const char*> kBad[] = {
       {"FLY me", "-ERR*"},        {"GET", "-ERR*"},
@@ -153,7 +170,7 @@ void errors_keep_connection(TestContext& t) {
 }
 
 void line_too_long(TestContext& t) {
-  ServerProcess& server = t.start_server();
+  ServerProcess& server = start_lab01(t);
   Client bystander = t.connect(server);
   Client c = t.connect(server);
   t.send(c, std::string(70 * 1024, 'x'), "a 70 KiB line with no newline");
@@ -172,7 +189,7 @@ void line_too_long(TestContext& t) {
 }
 
 void binary_garbage(TestContext& t) {
-  ServerProcess& server = t.start_server();
+  ServerProcess& server = start_lab01(t);
   Client bystander = t.connect(server);
   int rounds = t.quick() ? 10 : 40;
   for (int round = 0; round < rounds; ++round) {
@@ -192,7 +209,7 @@ void binary_garbage(TestContext& t) {
 }
 
 void disconnect_mid_line(TestContext& t) {
-  ServerProcess& server = t.start_server();
+  ServerProcess& server = start_lab01(t);
   int clients = t.quick() ? 20 : 100;
   for (int i = 0; i < clients; ++i) {
     Client c = t.connect(server);
@@ -211,19 +228,20 @@ void disconnect_mid_line(TestContext& t) {
 }
 
 void slow_writer(TestContext& t) {
-  ServerProcess& server = t.start_server();
+  ServerProcess& server = start_lab01(t);
   Client slow = t.connect(server);
   std::string request = "SET slow \"one byte at a time\"\r\n";
   // The slow client stops halfway through its line ...
   size_t half = request.size() / 2;
   for (size_t i = 0; i < half; ++i)
     t.send(slow, request.substr(i, 1), "a byte");
-  // ... and everyone else must be served meanwhile.
-  Client other = t.connect(server);
-  for (int i = 0; i < 50; ++i)
-    t.expect(other, fmt::format("SET o{} {}", i, i), "+OK");
+  // ... and everyone else must be served meanwhile: eight clients, so that
+  // some share the slow one's thread however the server spreads them.
+  std::vector<Client> others = connect_many(t, server, 8);
+  for (int i = 0; i < 48; ++i)
+    t.expect(others[i % 8], fmt::format("SET o{} {}", i, i), "+OK");
   Client third = t.connect(server);
-  t.expect(third, "GET o49", "\"49\"");
+  t.expect(third, "GET o47", "\"47\"");
   for (size_t i = half; i < request.size(); ++i)
     t.send(slow, request.substr(i, 1), "a byte");
   Reply reply = t.next_reply(slow, "the slow SET");
@@ -234,7 +252,7 @@ void slow_writer(TestContext& t) {
 }
 
 void slow_reader(TestContext& t) {
-  ServerProcess& server = t.start_server();
+  ServerProcess& server = start_lab01(t);
   Client reader = t.connect(server);
   t.expect(reader, "SET big " + std::string(60000, 'r'), "+OK");
   // Ask for ~120 MB of replies and read none of them: the server's writes to
@@ -242,10 +260,10 @@ void slow_reader(TestContext& t) {
   std::string gets;
   for (int i = 0; i < 2000; ++i) gets += "GET big\r\n";
   t.send(reader, gets, "2000 pipelined GETs");
-  Client other = t.connect(server);
-  for (int i = 0; i < 50; ++i)
-    t.expect(other, fmt::format("SET r{} {}", i, i), "+OK");
-  t.expect(other, "GET r7", "\"7\"");
+  std::vector<Client> others = connect_many(t, server, 8);
+  for (int i = 0; i < 48; ++i)
+    t.expect(others[i % 8], fmt::format("SET r{} {}", i, i), "+OK");
+  t.expect(others[0], "GET r7", "\"7\"");
   reader.close();
   t.expect_alive(server, "a client that never read its replies");
   Client fresh = t.connect(server);
@@ -255,7 +273,7 @@ void slow_reader(TestContext& t) {
 // -- pipelining ------------------------------------------------------------
 
 void pipeline_1000(TestContext& t) {
-  ServerProcess& server = t.start_server();
+  ServerProcess& server = start_lab01(t);
   Client c = t.connect(server);
   std::string batch;
   std::vector<std::string> requests, wants;
@@ -286,8 +304,52 @@ void pipeline_1000(TestContext& t) {
   }
 }
 
+// Replies far bigger than the socket buffers: the server's writes are cut
+// short and must be resumed exactly where the kernel stopped taking bytes.
+void large_pipeline_intact(TestContext& t) {
+  ServerProcess& server = start_lab01(t);
+  Client c = t.connect(server);
+  constexpr int kKeys = 4;
+  constexpr size_t kValueBytes = 60000;
+  std::vector<std::string> values;
+  for (int k = 0; k < kKeys; ++k) {
+    // Every 8-byte stretch names its key and offset, so a hole or a shift
+    // shows up as a mismatch, not as a value that happens to look right.
+    std::string value;
+    while (value.size() < kValueBytes)
+      value += fmt::format("{}{:07}", k, value.size() % 10000000);
+    value.resize(kValueBytes);
+    t.expect(c, fmt::format("SET big{} {}", k, value), "+OK");
+    values.push_back(std::move(value));
+  }
+  const int gets = t.quick() ? 100 : 400;
+  std::string batch;
+  for (int i = 0; i < gets; ++i)
+    batch += fmt::format("GET big{}\r\n", i % kKeys);
+  t.send(c, batch, fmt::format("{} pipelined GETs of 60 KB values", gets));
+  for (int i = 0; i < gets; ++i) {
+    Reply reply = t.next_reply(c, fmt::format("reply {} of {}", i + 1, gets));
+    const std::string& want = values[i % kKeys];
+    if (reply.is_bulk(want)) continue;
+    std::string what = reply.to_string();
+    if (reply.kind == Reply::Kind::kBulk) {
+      size_t at = 0;
+      while (at < reply.text.size() && at < want.size() &&
+             reply.text[at] == want[at])
+        ++at;
+      what = fmt::format("a {}-byte value that differs from byte {}",
+                         reply.text.size(), at);
+    }
+    t.fail(
+        fmt::format("reply {} of {} (GET big{}) was {}, expected the "
+                    "60000-byte value set earlier: part of a write was "
+                    "lost or repeated",
+                    i + 1, gets, i % kKeys, what));
+  }
+}
+
 void split_requests(TestContext& t) {
-  ServerProcess& server = t.start_server();
+  ServerProcess& server = start_lab01(t);
   Client c = t.connect(server);
   std::string stream;
   int n = 100;
@@ -315,7 +377,7 @@ void split_requests(TestContext& t) {
 // -- concurrency -----------------------------------------------------------
 
 void concurrent_disjoint_keys(TestContext& t) {
-  ServerProcess& server = t.start_server();
+  ServerProcess& server = start_lab01(t);
   const int clients = t.quick() ? 8 : 16;
   const int keys = t.quick() ? 500 : 2000;
   const uint64_t salt = t.rng()();
@@ -386,7 +448,7 @@ bool is_shared_value(int key, std::string_view text) {
 }
 
 void concurrent_shared_keys(TestContext& t) {
-  ServerProcess& server = t.start_server();
+  ServerProcess& server = start_lab01(t);
   const int clients = t.quick() ? 8 : 16;
   const int rounds = t.quick() ? 200 : 600;
   const int shared = 8;
@@ -429,7 +491,7 @@ void concurrent_shared_keys(TestContext& t) {
 }
 
 void many_connections(TestContext& t) {
-  ServerProcess& server = t.start_server();
+  ServerProcess& server = start_lab01(t);
   const int n = 250;
   std::vector<Client> clients;
   for (int i = 0; i < n; ++i) clients.push_back(t.connect(server));
@@ -446,7 +508,7 @@ void many_connections(TestContext& t) {
 void connection_limit(TestContext& t) {
   const int limit = 8;
   ServerProcess& server =
-      t.start_server({"--max-connections", std::to_string(limit)});
+      start_lab01(t, {"--max-connections", std::to_string(limit)});
   std::vector<Client> clients;
   for (int i = 0; i < limit; ++i) {
     clients.push_back(t.connect(server));
@@ -482,7 +544,7 @@ void connection_limit(TestContext& t) {
 // -- shutdown --------------------------------------------------------------
 
 void shutdown_with(TestContext& t, int signal_number) {
-  ServerProcess& server = t.start_server();
+  ServerProcess& server = start_lab01(t);
   std::vector<Client> idle;
   for (int i = 0; i < 30; ++i) {
     idle.push_back(t.connect(server));
@@ -524,7 +586,7 @@ void graceful_sigterm(TestContext& t) { shutdown_with(t, SIGTERM); }
 void graceful_sigint(TestContext& t) { shutdown_with(t, SIGINT); }
 
 void restart_loses_data(TestContext& t) {
-  ServerProcess& server = t.start_server();
+  ServerProcess& server = start_lab01(t);
   Client c = t.connect(server);
   t.expect(c, "SET remember me", "+OK");
   std::optional<ExitInfo> exit = server.stop(SIGTERM, std::chrono::seconds(5));
@@ -576,6 +638,9 @@ std::vector<TestCase> lab01_suite() {
        slow_reader},
       {"pipeline_1000", "1000 requests in one write are all answered, in order",
        pipeline_1000},
+      {"large_pipeline_intact",
+       "24 MB of pipelined replies arrive whole, though the socket fills",
+       large_pipeline_intact},
       {"split_requests", "requests cut into random fragments are reassembled",
        split_requests},
       {"concurrent_disjoint_keys",

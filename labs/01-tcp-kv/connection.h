@@ -1,10 +1,13 @@
-// One client connection: read bytes, cut them into requests, execute each,
-// write the replies back in order. Pipelining falls out of the shape of the
-// loop: every complete line in the buffer is answered before the next read,
+// What one client connection does with the bytes it receives: cut them into
+// requests, execute each, append the replies in order. Pure — no sockets —
+// so the event loop (event_loop.h) decides when to read and write, and the
+// unit tests feed it bytes directly. Pipelining falls out of the shape:
+// every complete line already received is answered before the next read,
 // and all their replies leave in one write.
 #pragma once
 
 #include <cstddef>
+#include <string>
 
 #include "inline_parser.h"
 #include "store.h"
@@ -13,11 +16,24 @@ namespace kv::lab01 {
 
 struct ConnectionOptions {
   size_t max_line_bytes = kMaxInlineLineBytes;
+  // Replies a client has not read yet. Past this, the server stops reading
+  // that client's requests until it catches up, so a client that pipelines
+  // GETs of big values and never reads cannot make the server buffer
+  // without bound.
+  size_t max_output_bytes = 1 << 20;
 };
 
-// Serves the client on the connected, blocking socket fd until it hangs up,
-// sends QUIT, sends a line over the limit (after an -ERR ... too long), or
-// the socket fails. Does not close fd: its owner (Server) does.
-void serve_connection(int fd, Store& store, const ConnectionOptions& options);
+enum class Served {
+  kNeedMore,    // every complete request was answered; wait for more bytes
+  kOutputFull,  // stopped early: output reached max_output_bytes
+  kClose,       // QUIT or a line over the limit: send output, then close
+};
+
+// Answers the complete requests at the front of input, in order, appending
+// each reply to output, and erases the bytes it used; a request cut short
+// stays in input for the next read. Stops early when output holds
+// options.max_output_bytes or more.
+Served serve_requests(std::string& input, Store& store, std::string& output,
+                      const ConnectionOptions& options);
 
 }  // namespace kv::lab01

@@ -40,12 +40,14 @@ Result<std::vector<std::string>> split_inline(std::string_view line) {
     while (i < line.size() && is_space(line[i])) ++i;
     if (i == line.size()) return words;
 
-    std::string word;
     if (line[i] != '"') {
-      while (i < line.size() && !is_space(line[i])) word.push_back(line[i++]);
-      words.push_back(std::move(word));
+      const size_t start = i;
+      while (i < line.size() && !is_space(line[i])) ++i;
+      words.emplace_back(line.substr(start, i - start));
       continue;
     }
+
+    std::string word;
 
     ++i;  // the opening quote
     bool closed = false;

@@ -30,6 +30,11 @@ int main(int argc, char** argv) {
                  "clients served at once; more get an -ERR and are closed")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
+  app.add_option("--threads", options.threads,
+                 "event loops, one thread each, sharing the store; 0 means one "
+                 "per core")
+      ->check(CLI::Range(0, 256))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   kv::init_logging(flags.log_level);
