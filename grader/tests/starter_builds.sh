@@ -33,7 +33,7 @@ set -e
 cat "$scratch/grade.out"
 [ "$status" -eq 1 ] || { echo "FAIL: grader exited $status on the starter, expected 1"; exit 1; }
 grep -q "grading your copy student/01-tcp-kv" "$scratch/grade.out"
-grep -q "not written yet: not implemented: lab01: Server::accept_loop" "$scratch/grade.out"
+grep -q "not written yet: not implemented: lab01: EventLoop::run" "$scratch/grade.out"
 
 cmake --build "$scratch/build/debug" --target student-lab01_tests > /dev/null
 set +e
