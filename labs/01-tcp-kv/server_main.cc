@@ -30,6 +30,11 @@ int main(int argc, char** argv) {
                  "clients served at once; more get an -ERR and are closed")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
+  app.add_option("--max-output-bytes", options.connection.max_output_bytes,
+                 "replies held for a client that does not read them; past "
+                 "this its requests wait (1 writes after every reply)")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 30))
+      ->capture_default_str();
   app.add_option("--threads", options.threads,
                  "event loops, one thread each, sharing the store; 0 means one "
                  "per core")
