@@ -255,8 +255,8 @@ void slow_reader(TestContext& t) {
   ServerProcess& server = start_lab01(t);
   Client reader = t.connect(server);
   t.expect(reader, "SET big " + std::string(60000, 'r'), "+OK");
-  // Ask for ~120 MB of replies and read none of them: the server's writes to
-  // this client block once the socket buffers fill.
+  // Ask for ~120 MB of replies and read none of them: the socket buffers
+  // fill, and the server must hold this client back without stalling others.
   std::string gets;
   for (int i = 0; i < 2000; ++i) gets += "GET big\r\n";
   t.send(reader, gets, "2000 pipelined GETs");

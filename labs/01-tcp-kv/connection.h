@@ -3,7 +3,8 @@
 // so the event loop (event_loop.h) decides when to read and write, and the
 // unit tests feed it bytes directly. Pipelining falls out of the shape:
 // every complete line already received is answered before the next read,
-// and all their replies leave in one write.
+// and their replies leave together, in one write unless they pass the
+// output limit.
 #pragma once
 
 #include <cstddef>

@@ -3,8 +3,8 @@
 // epoll_wait until some socket is ready, then does only what that socket
 // can do without waiting: one read, as many requests as arrived, one write.
 // A slow or silent client therefore costs a few bytes of state, never a
-// thread. Server (server.h) runs one loop per core; loop 0 also accepts and
-// hands new connections out round-robin.
+// thread. Server (server.h) runs one loop, or --threads N of them; loop 0
+// also accepts and hands new connections out round-robin.
 #pragma once
 
 #include <sys/epoll.h>

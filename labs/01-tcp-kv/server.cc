@@ -68,12 +68,15 @@ Server::~Server() {
   try {
     stop();
   } catch (const NotImplemented&) {
+    // Still tell the loops to stop, or destroying threads_ would wait
+    // forever for loops nobody stopped, and every test of a starter copy
+    // would hang at its end instead of failing.
+    for (auto& loop : loops_) loop->stop();
   }
 }
 
 void Server::stop() {
   if (stopped_ || threads_.empty()) return;
-  stopped_ = true;
   // LAB01 BEGIN: Server::stop — stop the accepting loop, then the others
   // Loop 0 first: once it is joined nobody hands clients to the others, so
   // each of them closes everything it will ever own.
@@ -85,6 +88,9 @@ void Server::stop() {
     if (thread.joinable()) thread.join();
   listener_.reset();  // from here on, connecting clients are refused
   // LAB01 END
+  // Only now: a stop() that threw (a starter's stub) has stopped nothing,
+  // and the destructor must try again.
+  stopped_ = true;
 }
 
 }  // namespace kv::lab01

@@ -1,6 +1,7 @@
 // lab01-server: flags, signals and the Server, wired together. Everything
-// the lab teaches is in store, inline_parser, commands, connection and
-// server; this file only starts it and stops it on SIGTERM/SIGINT.
+// the lab teaches is in store, inline_parser, commands, connection,
+// event_loop and server; this file only starts it and stops it on
+// SIGTERM/SIGINT.
 #include <signal.h>
 
 #include <memory>
@@ -32,7 +33,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--max-output-bytes", options.connection.max_output_bytes,
                  "replies held for a client that does not read them; past "
-                 "this its requests wait (1 writes after every reply)")
+                 "this, its further requests wait. 1 means a write after "
+                 "every reply")
       ->check(CLI::Range(size_t{1}, size_t{1} << 30))
       ->capture_default_str();
   app.add_option("--threads", options.threads,

@@ -1,5 +1,5 @@
 // Store: the in-memory key-value map every lab builds on, safe to use from
-// many connection threads at once. Reads (GET, EXISTS) share the lock;
+// several event-loop threads at once. Reads (GET, EXISTS) share the lock;
 // writes (SET, DEL) take it alone: a reader-writer lock, because a cache-like
 // workload reads far more than it writes. The protocol around it is in
 // commands.h; nothing here knows about sockets.
