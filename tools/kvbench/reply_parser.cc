@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "common/escape.h"
+
 namespace kv::kvbench {
 namespace {
 
@@ -157,21 +159,7 @@ namespace {
 // Printable ASCII as is, the rest escaped, cut at max_bytes.
 std::string escaped(std::string_view bytes, size_t max_bytes) {
   std::string out;
-  for (size_t i = 0; i < bytes.size() && i < max_bytes; ++i) {
-    auto c = static_cast<unsigned char>(bytes[i]);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      out += fmt::format("\\x{:02x}", c);
-    }
-  }
+  append_escaped(out, bytes, max_bytes);
   if (bytes.size() > max_bytes) out += "...";
   return out;
 }
