@@ -5,11 +5,15 @@
 // so the suite passes under tsan and on a loaded machine.
 #include <signal.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <charconv>
 #include <chrono>
+#include <fstream>
 #include <map>
+#include <optional>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "suites.h"
@@ -490,6 +494,51 @@ void concurrent_shared_keys(TestContext& t) {
   }
 }
 
+// CPU time (user + system) a process has used so far, from /proc/PID/stat:
+// fields 14 and 15, counted after the ")" that ends the command name.
+std::optional<double> cpu_seconds(pid_t pid) {
+  std::ifstream in(fmt::format("/proc/{}/stat", pid));
+  std::string stat((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  size_t end_of_name = stat.rfind(')');
+  if (end_of_name == std::string::npos) return std::nullopt;
+  std::istringstream fields(stat.substr(end_of_name + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i)
+    if (i >= 14) ticks += std::stod(field);
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+// Clients that are connected and quiet cost an event loop nothing: it
+// sleeps in epoll_wait. A loop that keeps EPOLLOUT on for a socket with
+// nothing to send is woken at once by every epoll_wait and burns a core.
+// The one second below is the length of the measurement, not a wait for
+// an event.
+void idle_is_idle(TestContext& t) {
+  ServerProcess& server = start_lab01(t);
+  std::vector<Client> clients = connect_many(t, server, 8);
+  for (Client& c : clients) t.expect(c, "PING", "+PONG");
+  const pid_t pid = server.process().pid();
+  std::optional<double> before = cpu_seconds(pid);
+  const auto start = Clock::now();
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  std::optional<double> after = cpu_seconds(pid);
+  const double wall =
+      std::chrono::duration<double>(Clock::now() - start).count();
+  if (!before || !after) t.fail("cannot read the server's /proc/PID/stat");
+  // A spinning loop gets most of a core even on a loaded machine; an idle
+  // one, a few milliseconds (0.25 s leaves room for a sanitizer's threads).
+  const double used = *after - *before;
+  if (used > 0.25)
+    t.fail(fmt::format(
+        "with 8 clients connected and silent, the server used {:.2f} s of "
+        "CPU in {:.2f} s: a loop is spinning (EPOLLOUT left on with "
+        "nothing to send?)",
+        used, wall));
+  for (Client& c : clients) t.expect(c, "PING", "+PONG");
+}
+
 void many_connections(TestContext& t) {
   ServerProcess& server = start_lab01(t);
   const int n = 250;
@@ -651,6 +700,9 @@ std::vector<TestCase> lab01_suite() {
        concurrent_shared_keys},
       {"many_connections", "250 connections open at once are all served",
        many_connections},
+      {"idle_is_idle",
+       "8 silent clients cost no CPU: no loop spins between events",
+       idle_is_idle},
       {"connection_limit",
        "past --max-connections a client gets -ERR and is closed; slots free up",
        connection_limit},
