@@ -376,6 +376,31 @@ void split_requests(TestContext& t) {
                       "GET s{} got {} (expected +OK and {})",
                       i, set.to_string(), i, get.to_string(), quote(want)));
   }
+  // Fragments sent quickly may reach the server together and be read as
+  // one. Here the first part of each SET travels with a PING in one write,
+  // so the +PONG proves the server has read that part before the rest is
+  // sent: the request is certainly split across two reads.
+  for (int i = 0; i < 10; ++i) {
+    const std::string value = fmt::format("fenced-{}", i);
+    const std::string request = fmt::format("SET f{} {}\r\n", i, value);
+    const size_t cut =
+        static_cast<size_t>(t.uniform(1, static_cast<int>(request.size()) - 1));
+    t.send(c, "PING\r\n" + request.substr(0, cut), "a PING and part of a SET");
+    Reply pong = t.next_reply(c, "the PING before a split SET");
+    if (!pong.is_simple("PONG"))
+      t.fail(fmt::format("PING followed by part of a SET got {}",
+                         pong.to_string()));
+    t.send(c, request.substr(cut), "the rest of the SET");
+    Reply set =
+        t.next_reply(c, fmt::format("SET f{} split at byte {}", i, cut));
+    if (!set.is_simple("OK"))
+      t.fail(
+          fmt::format("{} sent as {} and, after the server had read that, "
+                      "{}, got {}: the first part was lost",
+                      quote(request), quote(request.substr(0, cut)),
+                      quote(request.substr(cut)), set.to_string()));
+    t.expect(c, fmt::format("GET f{}", i), "\"" + value + "\"");
+  }
 }
 
 // -- concurrency -----------------------------------------------------------
