@@ -124,7 +124,7 @@ void EventLoop::run() {
       if (it == clients_.end() || it->second->serial != serial) continue;
       if (events[i].events & EPOLLOUT) on_writable(client);
     }
-    expire_lingering(Clock::now());
+    finish_batch();
   }
   close_all();
   // LAB01 END
@@ -222,29 +222,53 @@ void EventLoop::on_readable(Client& client) {
 }
 
 void EventLoop::on_writable(Client& client) {
+  // Replies served in this batch may wait for their writes to be durable;
+  // finish_batch sends them.
+  if (client.reply_due) return;
   if (!flush(client)) return;
   // The client caught up: answer the requests that waited for room.
   if (client.output_full && client.output.empty()) serve(client);
 }
 
 void EventLoop::serve(Client& client) {
-  while (true) {
-    Served served;
-    try {
-      served = serve_requests(client.input, *shared_.store, client.output,
-                              shared_.connection);
-    } catch (const NotImplemented& e) {
-      // A starter copy: tell the client what is missing, then hang up.
-      spdlog::error("{}", e.what());
-      append_error(client.output, e.what());
-      served = Served::kClose;
-    }
-    client.output_full = served == Served::kOutputFull;
-    if (served == Served::kClose) client.close_after_output = true;
-    if (!flush(client)) return;
-    // Loop only if the limit stopped us and the client took everything.
-    if (!client.output_full || !client.output.empty()) return;
+  Served served;
+  try {
+    served = serve_requests(client.input, *shared_.store, client.output,
+                            shared_.connection);
+  } catch (const NotImplemented& e) {
+    // A starter copy: tell the client what is missing, then hang up.
+    spdlog::error("{}", e.what());
+    append_error(client.output, e.what());
+    served = Served::kClose;
   }
+  client.output_full = served == Served::kOutputFull;
+  if (served == Served::kClose) client.close_after_output = true;
+  if (!client.reply_due) {
+    client.reply_due = true;
+    replies_due_.push_back({client.fd.get(), client.serial});
+  }
+}
+
+void EventLoop::finish_batch() {
+  while (!replies_due_.empty()) {
+    // One wait for every reply of the batch: in lab 02 this is where many
+    // clients' writes share one fsync (group commit).
+    shared_.store->wait_durable();
+    std::vector<ClientRef> due;
+    due.swap(replies_due_);
+    for (const ClientRef& ref : due) {
+      auto it = clients_.find(ref.fd);
+      if (it == clients_.end() || it->second->serial != ref.serial) continue;
+      Client& client = *it->second;
+      client.reply_due = false;
+      if (!flush(client)) continue;
+      // The output limit stopped serve_requests and the client took
+      // everything: answer the rest now. That queues the client again, and
+      // the next round waits for those writes too.
+      if (client.output_full && client.output.empty()) serve(client);
+    }
+  }
+  expire_lingering(Clock::now());
 }
 
 bool EventLoop::flush(Client& client) {

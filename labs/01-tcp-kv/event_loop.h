@@ -5,6 +5,11 @@
 // A slow or silent client therefore costs a few bytes of state, never a
 // thread. Server (server.h) runs one loop, or --threads N of them; loop 0
 // also accepts and hands new connections out round-robin.
+//
+// Replies leave at the end of each batch of events, not one client at a
+// time: finish_batch asks the store to make the batch's writes durable
+// (nothing to do in lab 01; one fsync for all of them in lab 02), then
+// writes every reply the batch produced.
 #pragma once
 
 #include <sys/epoll.h>
@@ -66,7 +71,8 @@ class EventLoop {
     size_t output_sent = 0;
     bool output_full = false;         // serve_requests stopped at the limit
     bool close_after_output = false;  // QUIT or a line over the limit
-    bool draining = false;  // our side is shut; discarding input, see linger
+    bool draining = false;   // our side is shut; discarding input, see linger
+    bool reply_due = false;  // in replies_due_: output waits for finish_batch
     size_t drained_bytes = 0;
     uint32_t events = 0;  // what epoll watches for it now
   };
@@ -77,9 +83,14 @@ class EventLoop {
   void register_client(UniqueFd fd);
   void on_readable(Client& client);
   void on_writable(Client& client);
-  // Answers what input holds and writes; repeats while the output limit
-  // was the only thing that stopped it.
+  // Answers the requests that input holds; the replies wait in output for
+  // finish_batch.
   void serve(Client& client);
+  // After each batch of events: waits until the store has made the batch's
+  // writes durable, then writes the replies, serving again a client whose
+  // output limit had stopped it once it has caught up; then closes
+  // lingering clients whose time is up.
+  void finish_batch();
   // Writes what the kernel takes now. False when the client is gone or
   // closing, so the caller must not serve it any more.
   bool flush(Client& client);
@@ -103,6 +114,11 @@ class EventLoop {
   // Owned by the loop's thread.
   std::unordered_map<int, std::unique_ptr<Client>> clients_;
   uint64_t next_serial_ = 1;
+  struct ClientRef {
+    int fd;
+    uint64_t serial;
+  };
+  std::vector<ClientRef> replies_due_;  // served in this batch, not flushed
   struct Lingering {
     Clock::time_point deadline;
     int fd;

@@ -43,6 +43,11 @@ bool Store::contains(std::string_view key) const {
   // LAB01 END
 }
 
+std::vector<std::pair<std::string, std::string>> Store::entries() const {
+  std::shared_lock lock(mu_);
+  return {map_.begin(), map_.end()};
+}
+
 size_t Store::size() const {
   std::shared_lock lock(mu_);
   return map_.size();
