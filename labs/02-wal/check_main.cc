@@ -4,6 +4,7 @@
 // start because of damage in the middle, once a person has decided that
 // losing what follows is acceptable.
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -108,6 +109,16 @@ int main(int argc, char** argv) {
     fmt::print("run with --truncate to cut the file at offset {}\n",
                scan.valid_bytes);
     return 1;
+  }
+  // Not under a running server's feet: take the directory's LOCK first.
+  const std::filesystem::path lock_path = path.parent_path() / "LOCK";
+  int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CLOEXEC);
+  if (lock_fd >= 0 && ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    fmt::print(stderr,
+               "{} is in use by a running server (its LOCK is held); stop "
+               "it first\n",
+               path.parent_path().string());
+    return 2;
   }
   if (::truncate(path.c_str(), static_cast<off_t>(scan.valid_bytes)) != 0) {
     std::perror("truncate");

@@ -24,8 +24,8 @@ Result<uint64_t> write_checkpoint(const fs::path& dir, uint64_t generation,
                                   const std::atomic<bool>& cancel) {
   const fs::path final_path = dir / checkpoint_name(generation);
   const fs::path tmp_path = final_path.string() + std::string(kTmpSuffix);
-  // LAB02 BEGIN: write_checkpoint — .tmp, fdatasync, rename, fsync the
-  // directory A new name, not the final one: until the rename, a crash leaves a
+  // LAB02 BEGIN: write_checkpoint — .tmp, fdatasync, rename, fsync the dir
+  // A new name, not the final one: until the rename, a crash leaves a
   // .tmp that recovery deletes, and the logs still hold everything.
   UniqueFd fd(
       ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));

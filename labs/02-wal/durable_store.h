@@ -59,9 +59,11 @@ class DurableStore : public lab01::Store {
  private:
   explicit DurableStore(const DurableOptions& options);
   Status start();  // recovery, then the writer and the threads
-  // Appends record and counts it towards the next compaction. Caller holds
-  // write_mu_.
+  // Appends record to the log and adds its bytes to log_bytes_. Caller
+  // holds write_mu_.
   void log_locked(const Record& record) KV_REQUIRES(write_mu_);
+  // Wakes the compaction thread once log_bytes_ passes the threshold.
+  void compact_if_due() KV_REQUIRES(write_mu_);
   void compaction_loop();
   void compact();
   void everysec_loop(std::stop_token stop);

@@ -39,7 +39,8 @@ Result<UniqueFd> lock_directory(const fs::path& dir) {
                     std::error_code(errno, std::generic_category()).message()));
   if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0)
     return Status::unavailable(fmt::format(
-        "data directory {} is in use by another server (its LOCK is held)",
+        "data directory {} is locked by another running server (its LOCK "
+        "file is held)",
         dir.string()));
   return fd;
 }
@@ -170,8 +171,7 @@ Result<Recovered> recover(const fs::path& dir,
   Recovered out;
   out.lock = std::move(lock).value();
 
-  // LAB02 BEGIN: recover — newest checkpoint, then the logs after it in order;
-  // clean up leftovers
+  // LAB02 BEGIN: recover — checkpoint, then later logs in order; clean up
   std::map<uint64_t, fs::path> logs, checkpoints, temporaries;
   std::error_code error;
   for (const fs::directory_entry& entry : fs::directory_iterator(dir, error)) {

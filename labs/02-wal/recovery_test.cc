@@ -225,7 +225,7 @@ TEST_F(RecoveryTest, SecondServerOnTheSameDirectoryIsRefused) {
   ASSERT_TRUE(first.ok());
   Result<Recovered> second = run();
   ASSERT_FALSE(second.ok());
-  EXPECT_NE(second.status().message().find("in use"), std::string::npos);
+  EXPECT_NE(second.status().message().find("locked"), std::string::npos);
 }
 
 TEST_F(RecoveryTest, DataDirThatIsAFileIsRefused) {

@@ -102,8 +102,7 @@ Status fsync_dir(const std::filesystem::path& dir) {
 Result<UniqueFd> create_log_file(const std::filesystem::path& dir,
                                  uint64_t generation) {
   const std::filesystem::path path = dir / log_name(generation);
-  // LAB02 BEGIN: create_log_file — write the header, fsync the file, then the
-  // directory
+  // LAB02 BEGIN: create_log_file — header, fsync the file, then the dir
   UniqueFd fd(::open(
       path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644));
   if (!fd.valid()) return Status::from_errno("create " + path.string(), errno);

@@ -8,8 +8,7 @@ namespace kv::lab02 {
 
 ScanResult scan_records(std::string_view bytes, size_t start,
                         const std::function<void(const Record&)>& on_record) {
-  // LAB02 BEGIN: scan_records — decode in order; at the first bad record, torn
-  // tail or corruption?
+  // LAB02 BEGIN: scan_records — decode in order; torn tail or corruption?
   ScanResult result;
   size_t offset = start;
   Record record;

@@ -41,8 +41,7 @@ void WalWriter::append(std::string_view bytes) {
 }
 
 void WalWriter::commit() {
-  // LAB02 BEGIN: WalWriter::commit — group commit: one write and one fdatasync
-  // for every waiting writer
+  // LAB02 BEGIN: WalWriter::commit — group commit: one fdatasync for all
   std::unique_lock lock(mu_);
   const uint64_t target = appended_;
   const bool sync = policy_ == FsyncPolicy::kAlways;
