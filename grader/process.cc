@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
@@ -72,13 +73,26 @@ std::string ExitInfo::to_string() const {
 }
 
 Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& argv,
-                                         const std::filesystem::path& log) {
+                                         const std::filesystem::path& log,
+                                         const std::vector<std::string>& env) {
   // Everything the child needs is prepared before fork: after fork in a
   // threaded program only async-signal-safe calls are allowed.
   std::vector<char*> args;
   for (const std::string& a : argv)
     args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  std::vector<char*> envp;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    std::string_view name = entry.substr(0, entry.find('='));
+    bool replaced = std::any_of(env.begin(), env.end(), [&](const auto& v) {
+      return v.size() > name.size() && v.compare(0, name.size(), name) == 0 &&
+             v[name.size()] == '=';
+    });
+    if (!replaced) envp.push_back(*e);
+  }
+  for (const std::string& v : env) envp.push_back(const_cast<char*>(v.c_str()));
+  envp.push_back(nullptr);
   int log_fd =
       ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log_fd < 0) return Status::from_errno("open " + log.string(), errno);
@@ -104,7 +118,7 @@ Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& argv,
     ::dup2(null_fd, 0);
     ::dup2(log_fd, 1);
     ::dup2(log_fd, 2);
-    ::execv(args[0], args.data());
+    ::execve(args[0], args.data(), envp.data());
     const char message[] = "grader: exec failed\n";
     [[maybe_unused]] ssize_t ignored = ::write(2, message, sizeof message - 1);
     ::_exit(127);
@@ -262,7 +276,8 @@ Status ServerProcess::launch() {
     for (const std::string& a : argv) log << ' ' << a;
     log << '\n';
   }
-  Result<ChildProcess> child = ChildProcess::spawn(argv, options_.log);
+  Result<ChildProcess> child =
+      ChildProcess::spawn(argv, options_.log, options_.env);
   if (!child.ok()) return child.status();
   process_ = std::move(child).value();
   return wait_ready();

@@ -34,8 +34,11 @@ struct ExitInfo {
 class ChildProcess {
  public:
   // argv[0] is the program's path. stdout and stderr are appended to log.
+  // env ("NAME=value") is added to the inherited environment, replacing a
+  // variable of the same name.
   static Result<ChildProcess> spawn(const std::vector<std::string>& argv,
-                                    const std::filesystem::path& log);
+                                    const std::filesystem::path& log,
+                                    const std::vector<std::string>& env = {});
   ChildProcess() = default;
   ChildProcess(ChildProcess&& other) noexcept;
   ChildProcess& operator=(ChildProcess&& other) noexcept;
@@ -79,6 +82,7 @@ class ServerProcess {
   struct Options {
     std::filesystem::path binary;
     std::vector<std::string> extra_args;  // after --listen
+    std::vector<std::string> env;         // "NAME=value", added to ours
     std::filesystem::path log;            // its stderr, kept for the student
     std::chrono::milliseconds ready_timeout{30000};
   };

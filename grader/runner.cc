@@ -124,14 +124,26 @@ RunSummary run_suite(const std::vector<TestCase>& suite,
 
       if (options.print) {
         if (on_terminal()) fmt::print("\r\033[K");
-        fmt::print("{} {:<26} {:6.2f}s\n",
+        fmt::print("{} {:<32} {:6.2f}s\n",
                    result.passed ? painted("PASS", fmt::color::green)
                                  : painted("FAIL", fmt::color::red),
                    test->name, result.seconds);
         if (!result.passed) {
           fmt::print("{}\n", indent(result.diagnosis));
-          for (const std::string& log : result.logs)
-            fmt::print("       server log: {}\n", log);
+          if (result.logs.size() <= 3) {
+            for (const std::string& log : result.logs)
+              fmt::print("       server log: {}\n", log);
+          } else {
+            // Crash tests start dozens of servers: the last one is the
+            // one that failed.
+            fmt::print(
+                "       server logs: {} in {}, the last {}\n",
+                result.logs.size(),
+                std::filesystem::path(result.logs.back())
+                    .parent_path()
+                    .string(),
+                std::filesystem::path(result.logs.back()).filename().string());
+          }
           fmt::print("       reproduce:  {}\n", result.reproduce);
         }
         std::fflush(stdout);

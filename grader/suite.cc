@@ -19,19 +19,29 @@ std::string TestContext::random_bytes(size_t size) {
   return out;
 }
 
-ServerProcess& TestContext::start_server(std::vector<std::string> extra_args) {
+ServerProcess& TestContext::start_server(std::vector<std::string> extra_args,
+                                         std::vector<std::string> env) {
+  Result<ServerProcess*> server =
+      try_start_server(std::move(extra_args), std::move(env));
+  if (!server.ok()) fail(server.status().message());
+  return *server.value();
+}
+
+Result<ServerProcess*> TestContext::try_start_server(
+    std::vector<std::string> extra_args, std::vector<std::string> env) {
   ServerProcess::Options options;
   options.binary = env_.server_binary;
   options.extra_args = std::move(extra_args);
+  options.env = std::move(env);
   options.log =
       env_.out_dir / fmt::format("server-{}.log", servers_.size() + 1);
   Result<ServerProcess> server = ServerProcess::start(std::move(options));
-  if (!server.ok()) fail(server.status().message());
+  if (!server.ok()) return server.status();
   servers_.push_back(
       std::make_unique<ServerProcess>(std::move(server).value()));
   note("server {} on {}", servers_.size(),
        servers_.back()->address().to_string());
-  return *servers_.back();
+  return servers_.back().get();
 }
 
 Client TestContext::connect(const ServerProcess& server) {

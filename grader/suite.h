@@ -43,6 +43,11 @@ class TestContext {
 
   uint64_t seed() const { return env_.seed; }
   bool quick() const { return env_.quick; }
+  // This test's folder: server logs, and scratch data directories.
+  const std::filesystem::path& out_dir() const { return env_.out_dir; }
+  const std::filesystem::path& server_binary() const {
+    return env_.server_binary;
+  }
   std::mt19937_64& rng() { return rng_; }
   // A uniformly random integer in [lo, hi], from the run's seed.
   int64_t uniform(int64_t lo, int64_t hi);
@@ -51,7 +56,12 @@ class TestContext {
 
   // Starts the server under test on a free port and waits for PING; fails
   // the test with the reason (and the end of its log) if it cannot.
-  ServerProcess& start_server(std::vector<std::string> extra_args = {});
+  ServerProcess& start_server(std::vector<std::string> extra_args = {},
+                              std::vector<std::string> env = {});
+  // The same, but a server that does not come up is an error for the
+  // caller to explain ("after a power cut ..., the server ...").
+  Result<ServerProcess*> try_start_server(std::vector<std::string> extra_args,
+                                          std::vector<std::string> env = {});
   const std::vector<std::unique_ptr<ServerProcess>>& servers() const {
     return servers_;
   }

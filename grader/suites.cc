@@ -7,7 +7,7 @@ namespace kv::grader {
 const std::vector<LabInfo>& all_labs() {
   static const std::vector<LabInfo> labs = {
       {"lab01", "01-tcp-kv", "lab01-server", lab01_suite},
-      {"lab02", "02-wal", "lab02-server", nullptr},
+      {"lab02", "02-wal", "lab02-server", lab02_suite},
       {"lab03", "03-client", "lab03-server", nullptr},
       {"lab04", "04-leader-follower", "lab04-server", nullptr},
       {"lab05", "05-raft", "lab05-server", nullptr},

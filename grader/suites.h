@@ -22,5 +22,6 @@ const std::vector<LabInfo>& all_labs();
 const LabInfo* find_lab(std::string_view id);
 
 std::vector<TestCase> lab01_suite();
+std::vector<TestCase> lab02_suite();
 
 }  // namespace kv::grader

@@ -16,6 +16,7 @@
 #include "common/signals.h"
 #include "durable_store.h"
 #include "server.h"
+#include "server_flags.h"
 
 int main(int argc, char** argv) {
   kv::block_termination_signals();
@@ -55,18 +56,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 1000.0))
       ->capture_default_str();
   kv::lab01::ServerOptions options;
-  app.add_option("--max-connections", options.max_connections,
-                 "clients served at once; more get an -ERR and are closed")
-      ->check(CLI::Range(1, 100000))
-      ->capture_default_str();
-  app.add_option("--max-output-bytes", options.connection.max_output_bytes,
-                 "replies held for a client that does not read them")
-      ->check(CLI::Range(size_t{1}, size_t{1} << 30))
-      ->capture_default_str();
-  app.add_option("--threads", options.threads,
-                 "event loops, one thread each; 0 means one per core")
-      ->check(CLI::Range(0, 256))
-      ->capture_default_str();
+    kv::lab01::add_server_options(app, options);
   CLI11_PARSE(app, argc, argv);
 
   kv::init_logging(flags.log_level);
