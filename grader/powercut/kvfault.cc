@@ -467,21 +467,14 @@ void forget_if_gone(const struct stat& st) {
 
 // ---- Listings and syncs -----------------------------------------------
 
-// Journals the data dir's listing as type (BASELINE or DIRSYNC) and makes
-// its files the durable set; a BASELINE's sizes are durable too.
-void journal_listing(RecordType type) {
+// Calls fn(name, st) for every entry of the data dir but "." and "..",
+// reading the directory with raw system calls (nothing here may recurse
+// into a hook). False when the dir cannot be opened.
+template <typename Fn>
+bool for_each_entry(Fn&& fn) {
   int dirfd = static_cast<int>(
       syscall(SYS_openat, AT_FDCWD, g_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dirfd < 0) {
-    model_error("cannot list the data dir", strerror(errno));
-    return;
-  }
-  Record r(type);
-  size_t count_at = r.size();
-  r.u32(0);
-  uint32_t count = 0;
-  g_durable_count = 0;
-  size_t durable_cap = 0;
+  if (dirfd < 0) return false;
   Buf dents;
   char* buf = dents.grow(32768);
   for (;;) {
@@ -496,32 +489,52 @@ void journal_listing(RecordType type) {
       if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) continue;
       struct stat st;
       if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
-      EntryKind kind = S_ISREG(st.st_mode)   ? EntryKind::kFile
-                       : S_ISDIR(st.st_mode) ? EntryKind::kDirectory
-                                             : EntryKind::kOther;
-      uint64_t size = kind == EntryKind::kFile ? st.st_size : 0;
-      r.u64(st.st_ino);
-      r.u64(size);
-      r.u8(static_cast<uint8_t>(kind));
-      r.str16(name);
-      ++count;
-      if (kind != EntryKind::kFile) continue;
-      if (g_durable_count == durable_cap) {
-        durable_cap = durable_cap ? 2 * durable_cap : 64;
-        void* p = realloc(g_durable, durable_cap * sizeof(uint64_t));
-        if (p == nullptr) fatal("out of memory");
-        g_durable = static_cast<uint64_t*>(p);
-      }
-      g_durable[g_durable_count++] = st.st_ino;
-      // The baseline's files enter the model with their size durable;
-      // files it had not seen (made by fopen's internal open) enter now.
-      if (type == RecordType::kBaseline)
-        add_inode(st.st_ino, size, name);
-      else if (find_inode(st.st_ino) == nullptr)
-        track_new(st.st_ino, name);
+      fn(name, st);
     }
   }
   syscall(SYS_close, dirfd);
+  return true;
+}
+
+// Journals the data dir's listing as type (BASELINE or DIRSYNC) and makes
+// its files the durable set; a BASELINE's sizes are durable too.
+void journal_listing(RecordType type) {
+  Record r(type);
+  size_t count_at = r.size();
+  r.u32(0);
+  uint32_t count = 0;
+  g_durable_count = 0;
+  size_t durable_cap = 0;
+  const bool listed =
+      for_each_entry([&](const char* name, const struct stat& st) {
+        EntryKind kind = S_ISREG(st.st_mode)   ? EntryKind::kFile
+                         : S_ISDIR(st.st_mode) ? EntryKind::kDirectory
+                                               : EntryKind::kOther;
+        uint64_t size = kind == EntryKind::kFile ? st.st_size : 0;
+        r.u64(st.st_ino);
+        r.u64(size);
+        r.u8(static_cast<uint8_t>(kind));
+        r.str16(name);
+        ++count;
+        if (kind != EntryKind::kFile) return;
+        if (g_durable_count == durable_cap) {
+          durable_cap = durable_cap ? 2 * durable_cap : 64;
+          void* p = realloc(g_durable, durable_cap * sizeof(uint64_t));
+          if (p == nullptr) fatal("out of memory");
+          g_durable = static_cast<uint64_t*>(p);
+        }
+        g_durable[g_durable_count++] = st.st_ino;
+        // The baseline's files enter the model with their size durable;
+        // files it had not seen (made by fopen's internal open) enter now.
+        if (type == RecordType::kBaseline)
+          add_inode(st.st_ino, size, name);
+        else if (find_inode(st.st_ino) == nullptr)
+          track_new(st.st_ino, name);
+      });
+  if (!listed) {
+    model_error("cannot list the data dir", strerror(errno));
+    return;
+  }
   memcpy(r.data() + count_at, &count, sizeof count);
   emit(r);
 }
@@ -534,30 +547,12 @@ void journal_sync(Inode* inode, uint64_t size) {
 
 // sync(2)/syncfs(2): every file in the dir is durable, and the listing.
 void journal_sync_all() {
-  int dirfd = static_cast<int>(
-      syscall(SYS_openat, AT_FDCWD, g_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dirfd >= 0) {
-    Buf dents;
-    char* buf = dents.grow(32768);
-    for (;;) {
-      long n = syscall(SYS_getdents64, dirfd, buf, 32768);
-      if (n <= 0) break;
-      for (long at = 0; at < n;) {
-        uint16_t reclen;
-        memcpy(&reclen, buf + at + 16, 2);
-        const char* name = buf + at + 19;
-        at += reclen;
-        struct stat st;
-        if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-            !S_ISREG(st.st_mode))
-          continue;
-        Inode* inode = find_inode(st.st_ino);
-        if (inode == nullptr) inode = track_new(st.st_ino, name);
-        journal_sync(inode, static_cast<uint64_t>(st.st_size));
-      }
-    }
-    syscall(SYS_close, dirfd);
-  }
+  for_each_entry([](const char* name, const struct stat& st) {
+    if (!S_ISREG(st.st_mode)) return;
+    Inode* inode = find_inode(st.st_ino);
+    if (inode == nullptr) inode = track_new(st.st_ino, name);
+    journal_sync(inode, static_cast<uint64_t>(st.st_size));
+  });
   journal_listing(RecordType::kDirSync);
 }
 
