@@ -46,3 +46,22 @@ grep -q "not implemented: lab01: Store::set" "$scratch/unit.out"
 "$grader" diff lab01 > "$scratch/diff.out"
 grep -q '^-  map_.insert_or_assign' "$scratch/diff.out"
 echo "starter: builds, fails naming the parts to write, diff works"
+
+# Lab 02 on the reference lab 01 (the student's lab 01 here is a bare
+# starter): its starter builds, and the server stops at recovery, the
+# first part a start reaches, naming it.
+rm -rf "$scratch/student/01-tcp-kv"
+"$grader" start lab02 > "$scratch/start02.out"
+grep -q "parts for you to write" "$scratch/start02.out"
+grep -q 'throw kv::NotImplemented("lab02: WalWriter::commit' "$scratch/student/02-wal/wal_writer.cc"
+set +e
+"$grader" --preset debug lab02 --test power_cut_after_ack --seed 1 > "$scratch/grade02.out" 2>&1
+status=$?
+set -e
+cat "$scratch/grade02.out"
+[ "$status" -eq 1 ] || { echo "FAIL: grader exited $status on the lab02 starter, expected 1"; exit 1; }
+grep -q "grading your copy student/02-wal" "$scratch/grade02.out"
+grep -q "not implemented: lab02: recover" "$scratch/grade02.out"
+"$grader" diff lab02 > "$scratch/diff02.out"
+grep -q '^-  writer_->append(encoded_);' "$scratch/diff02.out"
+echo "lab02 starter: builds, fails naming the parts to write, diff works"
