@@ -145,6 +145,7 @@ void DurableStore::compact() {
     log_bytes_ = kFileHeaderBytes;
     entries = lab01::Store::entries();
   }
+  const auto held = std::chrono::steady_clock::now() - started;
   Result<uint64_t> size =
       write_checkpoint(options_.dir, covered, entries, closing_);
   Status removed =
@@ -159,10 +160,12 @@ void DurableStore::compact() {
   checkpoint_bytes_ = size.value();
   compactions_.fetch_add(1);
   spdlog::info(
-      "compaction: {} keys in {} ({} bytes) in {:.3f} s", entries.size(),
-      checkpoint_name(covered), size.value(),
+      "compaction: {} keys in {} ({} bytes) in {:.3f} s; writers waited "
+      "{:.1f} ms for the switch and the copy",
+      entries.size(), checkpoint_name(covered), size.value(),
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
-          .count());
+          .count(),
+      std::chrono::duration<double, std::milli>(held).count());
 }
 
 void DurableStore::everysec_loop(std::stop_token stop) {
