@@ -59,7 +59,7 @@ int grade(const Workspace& ws, const LabInfo& lab, const GradeFlags& flags) {
   std::vector<TestCase> suite = lab.suite();
   if (flags.list) {
     for (const TestCase& test : suite)
-      fmt::print("{:<26} {}\n", test.name, test.checks);
+      fmt::print("{:<32} {}\n", test.name, test.checks);
     return 0;
   }
   for (const std::string& name : flags.tests) {
@@ -73,7 +73,7 @@ int grade(const Workspace& ws, const LabInfo& lab, const GradeFlags& flags) {
 
   // What to grade: --impl, else the student's copy if there is one, else
   // the reference. Say which, first thing.
-  std::string target, graded, reproduce;
+  std::string target, graded, reproduce, links;
   if (!flags.impl.empty()) {
     fs::path dir = fs::absolute(flags.impl);
     if (!fs::exists(dir / "CMakeLists.txt")) {
@@ -94,6 +94,19 @@ int grade(const Workspace& ws, const LabInfo& lab, const GradeFlags& flags) {
     target = "student-" + lab.server_target;
     graded = fmt::format("your copy student/{}", lab.dir_name);
     reproduce = fmt::format("grader {}", lab.id);
+    // Which copies of the earlier labs it links: each lab's CMakeLists
+    // takes the student's copy when it exists.
+    for (const LabInfo& earlier : all_labs()) {
+      if (earlier.id >= lab.id) break;
+      links += fmt::format(
+          "  (it links {} lab {}: {})\n",
+          fs::exists(ws.student_dir(earlier)) ? "your" : "the reference",
+          earlier.id.substr(3),
+          fs::exists(ws.student_dir(earlier))
+              ? "student/" + earlier.dir_name
+              : "labs/" + earlier.dir_name + "; you have no student/" +
+                    earlier.dir_name);
+    }
   } else {
     target = lab.server_target;
     graded = fmt::format("the reference labs/{}", lab.dir_name);
@@ -101,6 +114,7 @@ int grade(const Workspace& ws, const LabInfo& lab, const GradeFlags& flags) {
   }
   fmt::print("grading {} with the {} suite ({} tests)\n", graded, lab.id,
              suite.size());
+  fmt::print("{}", links);
   if (flags.impl.empty() && !flags.reference &&
       !fs::exists(ws.student_dir(lab)))
     fmt::print("  (no student copy yet: `grader start {}` makes one)\n",
