@@ -416,6 +416,13 @@ void crash_rounds(TestContext& t, const std::string& name,
     const int target = static_cast<int>(t.uniform(20, t.quick() ? 200 : 600));
     WriterPool pool(t, *server, plan, round);
     bool reached = pool.wait_for_acks(target);
+    if (!reached) {
+      if (std::optional<ExitInfo> ended = server->process().poll())
+        t.fail(
+            fmt::format("the server died on its own ({}) after {} "
+                        "acknowledged writes, before the grader crashed it",
+                        ended->to_string(), pool.acks()));
+    }
     std::string extra_note;
     if (power_cut) {
       PowerCutFiles next =
