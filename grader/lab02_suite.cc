@@ -253,12 +253,13 @@ ServerProcess& start_after(TestContext& t, std::vector<std::string> args,
 // empty, says what the data dir has been through.
 ServerProcess& start_with_power_cut(TestContext& t, const PowerCutFiles& files,
                                     std::vector<std::string> extra = {},
-                                    std::optional<uint64_t> crash_at = {},
+                                    std::optional<CrashPoint> crash_at = {},
                                     std::string_view situation = "",
                                     std::string_view note = "") {
   std::error_code error;
   fs::create_directories(files.data_dir, error);
-  Result<std::vector<std::string>> env = prepare_power_cut(files, crash_at);
+  Result<std::vector<std::string>> env =
+      crash_at ? prepare_power_cut(files, *crash_at) : prepare_power_cut(files);
   if (!env.ok())
     t.fail(fmt::format("grader: power-cut set-up failed: {}",
                        env.status().message()));
@@ -849,14 +850,17 @@ void compaction_every_step(TestContext& t, bool power_cut) {
     const std::string name = fmt::format("crash-{}", n);
     PowerCutFiles files = power_cut_files(t, name);
     Ledger ledger;
-    ServerProcess& server = start_with_power_cut(t, files, kSmallCompaction, n);
+    // Named by kind, file and occurrence, not by number: the client's
+    // writes interleave with the compaction differently in every run.
+    std::optional<CrashPoint> point;
+    if (n <= last) point = crash_point_of(ops.value(), n - 1);
+    ServerProcess& server =
+        start_with_power_cut(t, files, kSmallCompaction, point);
     compaction_workload(t, server, ledger, true);
     if (compaction_finished(server, files.data_dir))
-      server.kill();  // the op was not reached in this run: crash anyway
-    const std::string at = n <= last
-                               ? fmt::format("just before op {}, {}", n,
-                                             ops.value()[n - 1].to_string())
-                               : "after the compaction";
+      server.kill();  // the point was not reached in this run: crash anyway
+    const std::string at =
+        point ? "just before " + point->to_string() : "after the compaction";
     if (!power_cut) {
       // A fresh process without the fault: the same one would crash
       // again at op n of its own run.

@@ -359,6 +359,36 @@ Status sync_tree(const fs::path& dir) {
   return fsync_path(dir, O_DIRECTORY);
 }
 
+CrashPoint crash_point_of(const std::vector<FsOp>& ops, size_t index) {
+  CrashPoint point{ops[index].kind, ops[index].name, 0};
+  for (size_t i = 0; i <= index; ++i)
+    if (ops[i].kind == point.kind && ops[i].name == point.name)
+      ++point.occurrence;
+  return point;
+}
+
+std::string CrashPoint::to_string() const {
+  const char* suffix = occurrence % 10 == 1 && occurrence % 100 != 11   ? "st"
+                       : occurrence % 10 == 2 && occurrence % 100 != 12 ? "nd"
+                       : occurrence % 10 == 3 && occurrence % 100 != 13 ? "rd"
+                                                                        : "th";
+  FsOp op;
+  op.kind = kind;
+  op.name = name;
+  op.new_name = "...";
+  return fmt::format("the {}{} {}", occurrence, suffix, op.to_string());
+}
+
+Result<std::vector<std::string>> prepare_power_cut(const PowerCutFiles& files,
+                                                   const CrashPoint& point) {
+  Result<std::vector<std::string>> env = prepare_power_cut(files);
+  if (!env.ok()) return env;
+  env.value().push_back(fmt::format("KVFAULT_CRASH_AT={}:{}:{}",
+                                    static_cast<int>(point.kind), point.name,
+                                    point.occurrence));
+  return env;
+}
+
 Result<std::vector<std::string>> prepare_power_cut(
     const PowerCutFiles& files, std::optional<uint64_t> crash_at) {
   Result<fs::path> library = kvfault_library();

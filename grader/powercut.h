@@ -50,6 +50,20 @@ Result<std::filesystem::path> kvfault_library();
 Result<std::vector<std::string>> prepare_power_cut(
     const PowerCutFiles& files, std::optional<uint64_t> crash_at = {});
 
+// A crash point named by what it is, not by its number: the Kth op of a
+// kind on a name. Another thread's ops (a client's writes beside a
+// background compaction) shift numbers from run to run; this stays put.
+struct CrashPoint {
+  powercut::OpKind kind = powercut::OpKind::kWrite;
+  std::string name;
+  uint64_t occurrence = 1;
+  std::string to_string() const;  // "the 2nd fsync of the data dir"
+};
+// The crash point of ops[index], counted in ops.
+CrashPoint crash_point_of(const std::vector<FsOp>& ops, size_t index);
+Result<std::vector<std::string>> prepare_power_cut(const PowerCutFiles& files,
+                                                   const CrashPoint& point);
+
 // A file whose contents differ between the kill and the power cut.
 struct FileRollback {
   std::string name;

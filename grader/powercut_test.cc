@@ -82,6 +82,23 @@ class ProbeRun {
     if (!exit) return child.value().kill();
     return *exit;
   }
+  ExitInfo probe_until(const std::vector<std::string>& script,
+                       const CrashPoint& point) {
+    Result<std::vector<std::string>> env = prepare_power_cut(files_, point);
+    EXPECT_TRUE(env.ok()) << env.status().to_string();
+    if (!env.ok()) return {};
+    std::vector<std::string> argv = {KVFAULT_PROBE, data().string()};
+    argv.insert(argv.end(), script.begin(), script.end());
+    Result<ChildProcess> child =
+        ChildProcess::spawn(argv, root_.path() / "probe.log", env.value());
+    EXPECT_TRUE(child.ok()) << child.status().to_string();
+    if (!child.ok()) return {};
+    std::optional<ExitInfo> exit =
+        child.value().wait_for(std::chrono::seconds(60));
+    EXPECT_TRUE(exit.has_value()) << "probe still running";
+    if (!exit) return child.value().kill();
+    return *exit;
+  }
   // A probe run that must end normally.
   void run(const std::vector<std::string>& script) {
     ExitInfo exit = probe(script);
@@ -283,6 +300,38 @@ TEST(PowerCutTest, RemovalsKeptIgnoresANameMadeAgain) {
   r.run({"unlink f", "create f", "append f new"});
   EXPECT_EQ(r.image(nullptr, UnsyncedNames::kRemovalsKept),
             (Files{{"f", "old"}}));
+}
+
+TEST(PowerCutTest, CrashPointByKindNameAndOccurrence) {
+  const std::vector<std::string> script = {
+      "create f", "append f a", "fsync f", "append f b",
+      "fsync f",  "append f c", "fsync f"};
+  ProbeRun r;
+  ExitInfo exit =
+      r.probe_until(script, CrashPoint{powercut::OpKind::kFsync, "f", 2});
+  EXPECT_FALSE(exit.exited) << exit.to_string();
+  EXPECT_EQ(exit.code, SIGKILL);
+  EXPECT_EQ(read_file(r.data() / "f"), "ab");  // the kill keeps the cache
+  PowerCut cut;
+  r.image(&cut);
+  ASSERT_TRUE(cut.crash_op.has_value());
+  EXPECT_EQ(cut.crash_op->kind, powercut::OpKind::kFsync);
+  EXPECT_EQ(CrashPoint({powercut::OpKind::kFsync, "f", 2}).to_string(),
+            "the 2nd fsync(f)");
+}
+
+TEST(PowerCutTest, CrashPointOfCountsEarlierOpsOfTheSameKindAndName) {
+  std::vector<FsOp> ops = {
+      {1, powercut::OpKind::kWrite, "a", ""},
+      {2, powercut::OpKind::kWrite, "b", ""},
+      {3, powercut::OpKind::kWrite, "a", ""},
+      {4, powercut::OpKind::kFsync, "a", ""},
+  };
+  CrashPoint point = crash_point_of(ops, 2);
+  EXPECT_EQ(point.kind, powercut::OpKind::kWrite);
+  EXPECT_EQ(point.name, "a");
+  EXPECT_EQ(point.occurrence, 2u);
+  EXPECT_EQ(crash_point_of(ops, 3).occurrence, 1u);
 }
 
 TEST(PowerCutTest, OverwritesAndTruncationsOfSyncedBytesAreUndone) {

@@ -9,9 +9,10 @@
 // dir; unset: every wrapper just forwards), KVFAULT_JOURNAL (appended to),
 // KVFAULT_STASH (a directory on the data dir's filesystem where inodes are
 // hard-linked before they lose a name that may still be durable),
-// KVFAULT_CRASH_AT=N (SIGKILL just before op N). KVFAULT_DIR is removed
-// from the environment at load, so a program this one execs is not modelled
-// (it would start a second, conflicting journal run).
+// KVFAULT_CRASH_AT=N (SIGKILL just before op N) or KIND:NAME:K (just
+// before the Kth op of that kind, as a number, on that name). KVFAULT_DIR is
+// removed from the environment at load, so a program this one execs is not
+// modelled (it would start a second, conflicting journal run).
 //
 // The model covers the files directly in the data dir; subdirectories are
 // listed by name only and their contents are not modelled. Limits: calls
@@ -156,6 +157,12 @@ char g_dir[PATH_MAX];
 char g_stash[PATH_MAX];
 uint64_t g_crash_at = 0;  // 0: never
 uint64_t g_ops = 0;
+// KVFAULT_CRASH_AT=KIND:NAME:K: just before the Kth op of that kind on that
+// name, whatever ops of other threads came between.
+int g_crash_kind = 0;  // 0: not this form
+char g_crash_name[PATH_MAX];
+uint64_t g_crash_occurrence = 0;
+uint64_t g_crash_seen = 0;
 Inode* g_inodes = nullptr;  // every inode the model tracks
 size_t g_inode_count = 0;
 size_t g_inode_cap = 0;
@@ -250,6 +257,9 @@ void model_error(const char* what, const char* detail) {
 void begin_op(OpKind kind, const char* name, const char* new_name = "") {
   uint64_t number = ++g_ops;
   bool crash = number == g_crash_at;
+  if (g_crash_kind == static_cast<int>(kind) &&
+      strcmp(name, g_crash_name) == 0 && ++g_crash_seen == g_crash_occurrence)
+    crash = true;
   Record r(crash ? RecordType::kCrash : RecordType::kOp);
   r.u64(number);
   r.u8(static_cast<uint8_t>(kind));
@@ -835,8 +845,23 @@ __attribute__((constructor)) void kvfault_load() {
   strcpy(g_stash, stash);
   if (crash_at != nullptr && crash_at[0] != '\0') {
     char* end = nullptr;
-    g_crash_at = strtoull(crash_at, &end, 10);
-    if (*end != '\0') fatal("KVFAULT_CRASH_AT is not a number", crash_at);
+    const char* colon = strchr(crash_at, ':');
+    const char* last = strrchr(crash_at, ':');
+    if (colon == nullptr) {
+      g_crash_at = strtoull(crash_at, &end, 10);
+      if (*end != '\0') fatal("KVFAULT_CRASH_AT is not a number", crash_at);
+    } else {
+      // KIND:NAME:K; NAME may itself hold colons.
+      g_crash_kind = static_cast<int>(strtol(crash_at, &end, 10));
+      size_t name_length = static_cast<size_t>(last - colon - 1);
+      if (end != colon || last == colon || name_length >= PATH_MAX)
+        fatal("KVFAULT_CRASH_AT is neither N nor KIND:NAME:K", crash_at);
+      memcpy(g_crash_name, colon + 1, name_length);
+      g_crash_name[name_length] = '\0';
+      g_crash_occurrence = strtoull(last + 1, &end, 10);
+      if (*end != '\0' || g_crash_occurrence == 0)
+        fatal("KVFAULT_CRASH_AT is neither N nor KIND:NAME:K", crash_at);
+    }
   }
   g_journal = static_cast<int>(
       syscall(SYS_openat, AT_FDCWD, journal,
