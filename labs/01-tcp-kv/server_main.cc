@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
   kv::ServerFlags flags;
   kv::add_server_flags(app, flags, "127.0.0.1:7001");
   kv::lab01::ServerOptions options;
-    kv::lab01::add_server_options(app, options);
+  kv::lab01::add_server_options(app, options);
   CLI11_PARSE(app, argc, argv);
 
   kv::init_logging(flags.log_level);

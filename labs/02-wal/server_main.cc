@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 1000.0))
       ->capture_default_str();
   kv::lab01::ServerOptions options;
-    kv::lab01::add_server_options(app, options);
+  kv::lab01::add_server_options(app, options);
   CLI11_PARSE(app, argc, argv);
 
   kv::init_logging(flags.log_level);
