@@ -66,38 +66,11 @@ class ProbeRun {
   // Runs the probe to its end (or its KVFAULT_CRASH_AT kill).
   ExitInfo probe(const std::vector<std::string>& script,
                  std::optional<uint64_t> crash_at = {}) {
-    Result<std::vector<std::string>> env = prepare_power_cut(files_, crash_at);
-    EXPECT_TRUE(env.ok()) << env.status().to_string();
-    if (!env.ok()) return {};
-    std::vector<std::string> argv = {KVFAULT_PROBE, data().string()};
-    argv.insert(argv.end(), script.begin(), script.end());
-    Result<ChildProcess> child =
-        ChildProcess::spawn(argv, root_.path() / "probe.log", env.value());
-    EXPECT_TRUE(child.ok()) << child.status().to_string();
-    if (!child.ok()) return {};
-    // Bounds a hang only; the probe ends in milliseconds.
-    std::optional<ExitInfo> exit =
-        child.value().wait_for(std::chrono::seconds(60));
-    EXPECT_TRUE(exit.has_value()) << "probe still running";
-    if (!exit) return child.value().kill();
-    return *exit;
+    return run_probe(script, prepare_power_cut(files_, crash_at));
   }
   ExitInfo probe_until(const std::vector<std::string>& script,
                        const CrashPoint& point) {
-    Result<std::vector<std::string>> env = prepare_power_cut(files_, point);
-    EXPECT_TRUE(env.ok()) << env.status().to_string();
-    if (!env.ok()) return {};
-    std::vector<std::string> argv = {KVFAULT_PROBE, data().string()};
-    argv.insert(argv.end(), script.begin(), script.end());
-    Result<ChildProcess> child =
-        ChildProcess::spawn(argv, root_.path() / "probe.log", env.value());
-    EXPECT_TRUE(child.ok()) << child.status().to_string();
-    if (!child.ok()) return {};
-    std::optional<ExitInfo> exit =
-        child.value().wait_for(std::chrono::seconds(60));
-    EXPECT_TRUE(exit.has_value()) << "probe still running";
-    if (!exit) return child.value().kill();
-    return *exit;
+    return run_probe(script, prepare_power_cut(files_, point));
   }
   // A probe run that must end normally.
   void run(const std::vector<std::string>& script) {
@@ -119,6 +92,24 @@ class ProbeRun {
   }
 
  private:
+  ExitInfo run_probe(const std::vector<std::string>& script,
+                     const Result<std::vector<std::string>>& env) {
+    EXPECT_TRUE(env.ok()) << env.status().to_string();
+    if (!env.ok()) return {};
+    std::vector<std::string> argv = {KVFAULT_PROBE, data().string()};
+    argv.insert(argv.end(), script.begin(), script.end());
+    Result<ChildProcess> child =
+        ChildProcess::spawn(argv, root_.path() / "probe.log", env.value());
+    EXPECT_TRUE(child.ok()) << child.status().to_string();
+    if (!child.ok()) return {};
+    // Bounds a hang only; the probe ends in milliseconds.
+    std::optional<ExitInfo> exit =
+        child.value().wait_for(std::chrono::seconds(60));
+    EXPECT_TRUE(exit.has_value()) << "probe still running";
+    if (!exit) return child.value().kill();
+    return *exit;
+  }
+
   TempDir root_{"powercut"};
   PowerCutFiles files_;
   int images_ = 0;
