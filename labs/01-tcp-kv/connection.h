@@ -15,20 +15,13 @@
 
 namespace kv::lab01 {
 
-struct ConnectionOptions {
-  size_t max_line_bytes = kMaxInlineLineBytes;
-  // Replies a client has not read yet. Past this, the server stops reading
-  // that client's requests until it catches up, so a client that pipelines
-  // GETs of big values and never reads cannot make the server buffer
-  // without bound.
-  size_t max_output_bytes = 1 << 20;
-};
-
 enum class Served {
   kNeedMore,    // every complete request was answered; wait for more bytes
   kOutputFull,  // stopped early: output reached max_output_bytes
   kClose,       // QUIT or a line over the limit: send output, then close
 };
+
+struct ConnectionOptions;
 
 // Answers the complete requests at the front of input, in order, appending
 // each reply to output, and erases the bytes it used; a request cut short
@@ -36,5 +29,22 @@ enum class Served {
 // options.max_output_bytes or more.
 Served serve_requests(std::string& input, Store& store, std::string& output,
                       const ConnectionOptions& options);
+
+// The protocol the event loop speaks: lab 01's serve_requests (inline
+// requests), or a later lab's that reads more (lab 03 adds RESP multibulk
+// requests) while linking this lab's event loop unchanged.
+using ServeRequestsFn = Served (*)(std::string& input, Store& store,
+                                   std::string& output,
+                                   const ConnectionOptions& options);
+
+struct ConnectionOptions {
+  ServeRequestsFn serve = serve_requests;
+  size_t max_line_bytes = kMaxInlineLineBytes;
+  // Replies a client has not read yet. Past this, the server stops reading
+  // that client's requests until it catches up, so a client that pipelines
+  // GETs of big values and never reads cannot make the server buffer
+  // without bound.
+  size_t max_output_bytes = 1 << 20;
+};
 
 }  // namespace kv::lab01

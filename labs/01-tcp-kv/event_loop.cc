@@ -233,8 +233,8 @@ void EventLoop::on_writable(Client& client) {
 void EventLoop::serve(Client& client) {
   Served served;
   try {
-    served = serve_requests(client.input, *shared_.store, client.output,
-                            shared_.connection);
+    served = shared_.connection.serve(client.input, *shared_.store,
+                                      client.output, shared_.connection);
   } catch (const NotImplemented& e) {
     // A starter copy: tell the client what is missing, then hang up.
     spdlog::error("{}", e.what());
