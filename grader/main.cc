@@ -73,7 +73,7 @@ int grade(const Workspace& ws, const LabInfo& lab, const GradeFlags& flags) {
 
   // What to grade: --impl, else the student's copy if there is one, else
   // the reference. Say which, first thing.
-  std::string target, graded, reproduce, links;
+  std::string prefix, graded, reproduce, links;
   if (!flags.impl.empty()) {
     fs::path dir = fs::absolute(flags.impl);
     if (!fs::exists(dir / "CMakeLists.txt")) {
@@ -87,11 +87,11 @@ int grade(const Workspace& ws, const LabInfo& lab, const GradeFlags& flags) {
     fs::create_directories(link.parent_path());
     fs::remove(link);
     fs::create_directory_symlink(dir, link);
-    target = "impl-" + lab.server_target;
+    prefix = "impl-";
     graded = fmt::format("{} (--impl)", dir.string());
     reproduce = fmt::format("grader {} --impl {}", lab.id, flags.impl);
   } else if (!flags.reference && fs::exists(ws.student_dir(lab))) {
-    target = "student-" + lab.server_target;
+    prefix = "student-";
     graded = fmt::format("your copy student/{}", lab.dir_name);
     reproduce = fmt::format("grader {}", lab.id);
     // Which copies of the earlier labs it links: each lab's CMakeLists
@@ -108,7 +108,6 @@ int grade(const Workspace& ws, const LabInfo& lab, const GradeFlags& flags) {
                     earlier.dir_name);
     }
   } else {
-    target = lab.server_target;
     graded = fmt::format("the reference labs/{}", lab.dir_name);
     reproduce = fmt::format("grader {} --reference", lab.id);
   }
@@ -125,10 +124,12 @@ int grade(const Workspace& ws, const LabInfo& lab, const GradeFlags& flags) {
         lab.id);
   std::fflush(stdout);
 
+  const std::string target = prefix + lab.server_target;
   if (!flags.no_build) {
-    fmt::print("building {} ({} preset) ...\n", target, ws.preset);
+    fmt::print("building {} ({} preset) ...\n",
+               fmt::join(lab.build_targets(prefix), " "), ws.preset);
     std::fflush(stdout);
-    if (Status built = ws.build({target}); !built.ok()) {
+    if (Status built = ws.build(lab.build_targets(prefix)); !built.ok()) {
       fmt::print("{}\n", built.message());
       fmt::print("0 passed, {} failed (did not build)\n", suite.size());
       return 1;
@@ -148,6 +149,7 @@ int grade(const Workspace& ws, const LabInfo& lab, const GradeFlags& flags) {
   run.quick = flags.quick;
   run.verbose = flags.verbose;
   run.reproduce = reproduce + (flags.quick ? " --quick" : "");
+  run.target_prefix = prefix;
   run.out_dir =
       ws.build_dir / "grader-runs" / fmt::format("{}-{}", lab.id, timestamp());
   fmt::print("seed {}{}; logs in {}\n", run.seed,

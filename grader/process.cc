@@ -74,7 +74,8 @@ std::string ExitInfo::to_string() const {
 
 Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& argv,
                                          const std::filesystem::path& log,
-                                         const std::vector<std::string>& env) {
+                                         const std::vector<std::string>& env,
+                                         ChildPipes* pipes) {
   // Everything the child needs is prepared before fork: after fork in a
   // threaded program only async-signal-safe calls are allowed.
   std::vector<char*> args;
@@ -97,13 +98,26 @@ Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& argv,
       ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log_fd < 0) return Status::from_errno("open " + log.string(), errno);
   int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  // The child's ends; close-on-exec everywhere, dup2 clears it on 0 and 1.
+  int stdin_pipe[2] = {-1, -1}, stdout_pipe[2] = {-1, -1};
+  if (pipes && (::pipe2(stdin_pipe, O_CLOEXEC) != 0 ||
+                ::pipe2(stdout_pipe, O_CLOEXEC) != 0)) {
+    int error = errno;
+    for (int fd : {stdin_pipe[0], stdin_pipe[1], log_fd, null_fd})
+      if (fd >= 0) ::close(fd);
+    return Status::from_errno("pipe", error);
+  }
+  int child_in = pipes ? stdin_pipe[0] : null_fd;
+  int child_out = pipes ? stdout_pipe[1] : log_fd;
   pid_t parent = ::getpid();
 
   pid_t pid = ::fork();
   if (pid < 0) {
-    ::close(log_fd);
-    ::close(null_fd);
-    return Status::from_errno("fork", errno);
+    int error = errno;
+    for (int fd : {log_fd, null_fd, stdin_pipe[0], stdin_pipe[1],
+                   stdout_pipe[0], stdout_pipe[1]})
+      if (fd >= 0) ::close(fd);
+    return Status::from_errno("fork", error);
   }
   if (pid == 0) {
     ::setpgid(0, 0);
@@ -115,8 +129,8 @@ Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& argv,
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::signal(SIGPIPE, SIG_DFL);
-    ::dup2(null_fd, 0);
-    ::dup2(log_fd, 1);
+    ::dup2(child_in, 0);
+    ::dup2(child_out, 1);
     ::dup2(log_fd, 2);
     ::execve(args[0], args.data(), envp.data());
     const char message[] = "grader: exec failed\n";
@@ -127,6 +141,12 @@ Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& argv,
   ::setpgid(pid, pid);
   ::close(log_fd);
   ::close(null_fd);
+  if (pipes) {
+    ::close(stdin_pipe[0]);
+    ::close(stdout_pipe[1]);
+    pipes->to_child = UniqueFd(stdin_pipe[1]);
+    pipes->from_child = UniqueFd(stdout_pipe[0]);
+  }
   remember_child(pid);
   ChildProcess child;
   child.pid_ = pid;

@@ -16,6 +16,7 @@
 
 #include "common/net.h"
 #include "common/status.h"
+#include "common/unique_fd.h"
 
 namespace kv::grader {
 
@@ -30,15 +31,24 @@ struct ExitInfo {
   std::string to_string() const;  // "exit code 0", "signal 9 (Killed)"
 };
 
+// The grader's ends of a child's stdin and stdout, for a child it talks to
+// (lab 03's client driver) rather than only logs.
+struct ChildPipes {
+  UniqueFd to_child;    // write: the child's stdin
+  UniqueFd from_child;  // read: the child's stdout
+};
+
 // One child process. Move-only; the destructor kills it if still running.
 class ChildProcess {
  public:
   // argv[0] is the program's path. stdout and stderr are appended to log.
   // env ("NAME=value") is added to the inherited environment, replacing a
-  // variable of the same name.
+  // variable of the same name. With pipes, the child's stdin and stdout are
+  // pipes to the grader instead (stderr still goes to log).
   static Result<ChildProcess> spawn(const std::vector<std::string>& argv,
                                     const std::filesystem::path& log,
-                                    const std::vector<std::string>& env = {});
+                                    const std::vector<std::string>& env = {},
+                                    ChildPipes* pipes = nullptr);
   ChildProcess() = default;
   ChildProcess(ChildProcess&& other) noexcept;
   ChildProcess& operator=(ChildProcess&& other) noexcept;

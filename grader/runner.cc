@@ -83,8 +83,12 @@ RunSummary run_suite(const std::vector<TestCase>& suite,
       std::filesystem::path out =
           options.out_dir / fmt::format("run{}-{}", run + 1, test->name);
       std::filesystem::create_directories(out);
-      TestEnv env{binary, out, test_seed(seed, test->name), options.quick,
-                  options.verbose};
+      TestEnv env{binary,
+                  out,
+                  test_seed(seed, test->name),
+                  options.quick,
+                  options.verbose,
+                  options.target_prefix};
       auto start = Clock::now();
       {
         TestContext context(env);
@@ -109,13 +113,20 @@ RunSummary run_suite(const std::vector<TestCase>& suite,
           if (server->process().running())
             server->stop(SIGTERM, std::chrono::seconds(3));
           result.logs.push_back(server->log().string());
-          if (auto report = find_sanitizer_report(server->log());
+        }
+        for (const std::filesystem::path& log : context.other_logs())
+          result.other_logs.push_back(log.string());
+        std::vector<std::string> all_logs = result.logs;
+        all_logs.insert(all_logs.end(), result.other_logs.begin(),
+                        result.other_logs.end());
+        for (const std::string& log : all_logs) {
+          if (auto report = find_sanitizer_report(log);
               report && result.passed) {
             result.passed = false;
             result.diagnosis = fmt::format(
                 "the test's checks passed, but the sanitizer reported: {} "
-                "(the whole report is in the server log)",
-                *report);
+                "(the whole report is in {})",
+                *report, log);
           }
         }
       }  // servers die here, before the next test
@@ -144,6 +155,8 @@ RunSummary run_suite(const std::vector<TestCase>& suite,
                     .string(),
                 std::filesystem::path(result.logs.back()).filename().string());
           }
+          for (const std::string& log : result.other_logs)
+            fmt::print("       log: {}\n", log);
           fmt::print("       reproduce:  {}\n", result.reproduce);
         }
         std::fflush(stdout);
@@ -171,6 +184,7 @@ void write_report(const std::filesystem::path& path, const std::string& lab,
                      {"seconds", r.seconds},
                      {"diagnosis", r.diagnosis},
                      {"logs", r.logs},
+                     {"other_logs", r.other_logs},
                      {"reproduce", r.reproduce}});
   }
   nlohmann::json report = {

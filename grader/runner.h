@@ -23,6 +23,7 @@ struct RunOptions {
   bool print = true;              // false: quiet (selftest's inner runs)
   std::string reproduce;          // "grader lab01 --reference", say
   std::filesystem::path out_dir;  // where servers' logs go
+  std::string target_prefix;      // the binary's: "", "student-", "bug-x-"
 };
 
 struct TestResult {
@@ -32,7 +33,9 @@ struct TestResult {
   bool passed = false;
   double seconds = 0;
   std::string diagnosis;
-  std::vector<std::string> logs;
+  std::vector<std::string> logs;  // the servers'
+  std::vector<std::string>
+      other_logs;  // other processes' (TestContext::add_log)
   std::string reproduce;
   int points = 0;
 };

@@ -113,7 +113,7 @@ int run_selftest(const Workspace& ws, const SelftestOptions& options) {
                bugs.size(), options.seed);
 
     // Stage each patched copy, then build them all in one CMake call.
-    std::vector<std::string> targets = {lab.server_target};
+    std::vector<std::string> targets = lab.build_targets("");
     std::vector<std::string> unusable;
     for (const KnownBug& bug : bugs) {
       fs::path staging =
@@ -135,10 +135,13 @@ int run_selftest(const Workspace& ws, const SelftestOptions& options) {
         continue;
       }
       sync_tree(staging, ws.extra_dir("bug-" + bug.name, lab));
-      targets.push_back(fmt::format("bug-{}-{}", bug.name, lab.server_target));
+      for (const std::string& target :
+           lab.build_targets(fmt::format("bug-{}-", bug.name)))
+        if (std::find(targets.begin(), targets.end(), target) == targets.end())
+          targets.push_back(target);
     }
     fmt::print("building the reference and {} bug variants ...\n",
-               targets.size() - 1);
+               bugs.size() - unusable.size());
     std::fflush(stdout);
     if (Status built = ws.build(targets); !built.ok()) {
       fmt::print("selftest: {}\n", built.message());
@@ -175,6 +178,7 @@ int run_selftest(const Workspace& ws, const SelftestOptions& options) {
       if (!options.full) run.only = bug.caught_by;
       run.out_dir = runs / lab.id / bug.name;
       run.reproduce = fmt::format("grader selftest --bug {}", bug.name);
+      run.target_prefix = fmt::format("bug-{}-", bug.name);
       std::string target =
           fmt::format("bug-{}-{}", bug.name, lab.server_target);
       RunSummary summary = run_suite(suite, ws.binary(target), run);

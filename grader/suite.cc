@@ -27,10 +27,33 @@ ServerProcess& TestContext::start_server(std::vector<std::string> extra_args,
   return *server.value();
 }
 
+std::filesystem::path TestContext::binary(std::string_view target) const {
+  return env_.server_binary.parent_path() /
+         (env_.target_prefix + std::string(target));
+}
+
+std::filesystem::path TestContext::reference_binary(
+    std::string_view target) const {
+  return env_.server_binary.parent_path() / std::string(target);
+}
+
+ServerProcess& TestContext::start_server_binary(
+    const std::filesystem::path& binary, std::vector<std::string> extra_args) {
+  Result<ServerProcess*> server = try_start(binary, std::move(extra_args), {});
+  if (!server.ok()) fail(server.status().message());
+  return *server.value();
+}
+
 Result<ServerProcess*> TestContext::try_start_server(
     std::vector<std::string> extra_args, std::vector<std::string> env) {
+  return try_start(env_.server_binary, std::move(extra_args), std::move(env));
+}
+
+Result<ServerProcess*> TestContext::try_start(
+    const std::filesystem::path& binary, std::vector<std::string> extra_args,
+    std::vector<std::string> env) {
   ServerProcess::Options options;
-  options.binary = env_.server_binary;
+  options.binary = binary;
   options.extra_args = std::move(extra_args);
   options.env = std::move(env);
   options.log =

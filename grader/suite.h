@@ -34,6 +34,10 @@ struct TestEnv {
   uint64_t seed = 0;
   bool quick = false;  // smaller loads, same checks
   bool verbose = false;
+  // What server_binary's name starts with: "", "student-", "bug-x-". The
+  // lab's other programs (lab 03's client driver) are built beside it with
+  // the same prefix.
+  std::string target_prefix;
 };
 
 class TestContext {
@@ -48,6 +52,11 @@ class TestContext {
   const std::filesystem::path& server_binary() const {
     return env_.server_binary;
   }
+  // Another program of the copy being graded ("lab03-client-driver"), and
+  // the reference's build of a program (a suite that tests a student's
+  // client runs it against the reference server).
+  std::filesystem::path binary(std::string_view target) const;
+  std::filesystem::path reference_binary(std::string_view target) const;
   std::mt19937_64& rng() { return rng_; }
   // A uniformly random integer in [lo, hi], from the run's seed.
   int64_t uniform(int64_t lo, int64_t hi);
@@ -62,6 +71,9 @@ class TestContext {
   // caller to explain ("after a power cut ..., the server ...").
   Result<ServerProcess*> try_start_server(std::vector<std::string> extra_args,
                                           std::vector<std::string> env = {});
+  // start_server, of another binary (reference_binary("lab03-server")).
+  ServerProcess& start_server_binary(const std::filesystem::path& binary,
+                                     std::vector<std::string> extra_args);
   const std::vector<std::unique_ptr<ServerProcess>>& servers() const {
     return servers_;
   }
@@ -78,6 +90,15 @@ class TestContext {
   // Sends bytes or fails the test.
   void send(Client& client, std::string_view bytes, std::string_view what);
 
+  // Another process's log to list with a failure and to scan for sanitizer
+  // reports, as the servers' are (lab 03's client driver).
+  void add_log(std::filesystem::path log) {
+    other_logs_.push_back(std::move(log));
+  }
+  const std::vector<std::filesystem::path>& other_logs() const {
+    return other_logs_;
+  }
+
   // Fails the test unless the server process is still running.
   void expect_alive(ServerProcess& server, std::string_view after);
 
@@ -92,9 +113,14 @@ class TestContext {
   [[noreturn]] void fail(std::string diagnosis);
 
  private:
+  Result<ServerProcess*> try_start(const std::filesystem::path& binary,
+                                   std::vector<std::string> extra_args,
+                                   std::vector<std::string> env);
+
   TestEnv env_;
   std::mt19937_64 rng_;
   std::vector<std::unique_ptr<ServerProcess>> servers_;
+  std::vector<std::filesystem::path> other_logs_;
 };
 
 // Compares a reply with the textual form used by expect().

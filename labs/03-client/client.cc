@@ -22,14 +22,6 @@ Error server_error(const Reply& reply) {
   return {ErrorKind::kServer, reply.text};
 }
 
-// A reply of a type the command never returns: the stream is out of step
-// with our requests, so the connection cannot be trusted any more.
-Error unexpected(const Reply& reply, std::string_view command) {
-  return {ErrorKind::kUnknown,
-          fmt::format("unexpected reply to {}: {}", command,
-                      reply.to_string().substr(0, 80))};
-}
-
 int remaining_ms(std::chrono::steady_clock::time_point deadline) {
   auto left =
       std::chrono::ceil<Millis>(deadline - std::chrono::steady_clock::now());
@@ -91,10 +83,22 @@ Client::Client(ClientOptions options)
 void Client::close() { drop_connection(); }
 
 void Client::drop_connection() {
+  // LAB03 BEGIN: drop_connection — close it, and forget what it left unread
   fd_.reset();
   // Whatever the old connection left unread belongs to it, never to the
   // next request's reply.
   input_.clear();
+  // LAB03 END
+}
+
+// A reply of a type the command never returns: the stream is out of step
+// with our requests, so the connection cannot be trusted any more.
+Error Client::unexpected(const Reply& reply, std::string_view command) {
+  drop_connection();
+  note_failure();
+  return {ErrorKind::kUnknown,
+          fmt::format("unexpected reply to {}: {}", command,
+                      reply.to_string().substr(0, 80))};
 }
 
 Client::Clock::time_point Client::deadline_of(
@@ -107,8 +111,7 @@ ClientResult<void> Client::connect(std::optional<Millis> timeout) {
 }
 
 ClientResult<void> Client::ensure_connected(Clock::time_point deadline) {
-  // LAB03 BEGIN: ensure_connected — reuse a live connection, else reconnect
-  // with backoff
+  // LAB03 BEGIN: ensure_connected — reuse a live connection or reconnect
   if (fd_.valid()) {
     // Between calls nothing should arrive. Readable now means the server
     // closed the connection (it restarted, say) or sent something nobody
@@ -131,15 +134,7 @@ ClientResult<void> Client::ensure_connected(Clock::time_point deadline) {
     return Error{ErrorKind::kConnection, "deadline passed before connecting"};
   Result<UniqueFd> fd = connect_tcp(options_.server, budget);
   if (!fd.ok()) {
-    ++failed_connects_;
-    Millis backoff =
-        options_.min_backoff * (1 << std::min(failed_connects_ - 1, 20));
-    backoff = std::min(backoff, options_.max_backoff);
-    // Jitter: clients that lost the same server do not all come back in
-    // the same millisecond.
-    std::uniform_real_distribution<double> factor(0.5, 1.0);
-    next_connect_ = Clock::now() + std::chrono::duration_cast<Millis>(
-                                       backoff * factor(jitter_));
+    note_failure();
     return Error{
         ErrorKind::kConnection,
         fmt::format("cannot connect to {}: {}", options_.server.to_string(),
@@ -148,9 +143,23 @@ ClientResult<void> Client::ensure_connected(Clock::time_point deadline) {
   fd_ = std::move(fd).value();
   ::fcntl(fd_.get(), F_SETFL, ::fcntl(fd_.get(), F_GETFL) | O_NONBLOCK);
   input_.clear();
-  failed_connects_ = 0;
-  next_connect_ = {};
   return {};
+  // LAB03 END
+}
+
+void Client::note_failure() {
+  // LAB03 BEGIN: note_failure — count failures in a row, schedule the backoff
+  ++failures_in_a_row_;
+  next_connect_ = Clock::now();
+  if (failures_in_a_row_ < 2) return;  // one failure: reconnect at once
+  Millis backoff = options_.min_backoff *
+                   (int64_t{1} << std::min(failures_in_a_row_ - 2, 20));
+  backoff = std::min(backoff, options_.max_backoff);
+  // Jitter: clients that lost the same server do not all come back in the
+  // same millisecond.
+  std::uniform_real_distribution<double> factor(0.5, 1.0);
+  next_connect_ +=
+      std::chrono::duration_cast<Millis>(backoff * factor(jitter_));
   // LAB03 END
 }
 
@@ -172,6 +181,7 @@ void Client::exchange(std::string_view bytes, const std::vector<size_t>& ends,
             Error{ErrorKind::kConnection, message + " (request not sent)"});
     }
     drop_connection();
+    note_failure();
   };
   while (results.size() < ends.size()) {
     while (results.size() < ends.size()) {
@@ -181,6 +191,7 @@ void Client::exchange(std::string_view bytes, const std::vector<size_t>& ends,
         return fail_rest("malformed reply: " + reply.error);
       parsed += reply.consumed;
       results.push_back(std::move(reply.reply));
+      failures_in_a_row_ = 0;  // the server is there and answering
     }
     if (results.size() == ends.size()) break;
 
@@ -211,6 +222,10 @@ void Client::exchange(std::string_view bytes, const std::vector<size_t>& ends,
     }
   }
   input_.erase(0, parsed);
+  // Answered before it was all sent (an error, then a close, from a server
+  // refusing a request too large): the rest of it would be read as the
+  // start of the next request. This connection is done.
+  if (sent < bytes.size()) drop_connection();
   // LAB03 END
 }
 
@@ -220,17 +235,19 @@ ClientResult<Reply> Client::call(std::initializer_list<std::string_view> words,
   Pipeline request;
   request.add(words, is_write);
   // LAB03 BEGIN: call — one request; resend only when it cannot apply twice
-  for (int attempt = 0;; ++attempt) {
+  std::optional<Error> first_failure;
+  while (true) {
     if (ClientResult<void> connected = ensure_connected(deadline);
         !connected.ok())
-      return connected.error();
+      return first_failure ? *first_failure : connected.error();
     std::vector<ClientResult<Reply>> results;
     exchange(request.bytes_, request.ends_, deadline, results);
     ClientResult<Reply>& result = results.front();
     if (result.ok()) return std::move(result);
     // Once: a read, or a request that never left, on a fresh connection.
     bool safe = !is_write || result.error().kind == ErrorKind::kConnection;
-    if (attempt > 0 || !safe || Clock::now() >= deadline) return result;
+    if (first_failure || !safe || Clock::now() >= deadline) return result;
+    first_failure = result.error();
   }
   // LAB03 END
 }
@@ -257,7 +274,6 @@ ClientResult<void> Client::ping(std::optional<Millis> timeout) {
   const Reply& r = reply.value();
   if (r.type == Reply::Type::kError) return server_error(r);
   if (r.type != Reply::Type::kStatus || r.text != "PONG") {
-    drop_connection();
     return unexpected(r, "PING");
   }
   return {};
@@ -270,7 +286,6 @@ ClientResult<void> Client::set(std::string_view key, std::string_view value,
   const Reply& r = reply.value();
   if (r.type == Reply::Type::kError) return server_error(r);
   if (r.type != Reply::Type::kStatus || r.text != "OK") {
-    drop_connection();
     return unexpected(r, "SET");
   }
   return {};
@@ -289,7 +304,6 @@ ClientResult<std::optional<std::string>> Client::get(
     case Reply::Type::kError:
       return server_error(r);
     default:
-      drop_connection();
       return unexpected(r, "GET");
   }
 }
@@ -301,7 +315,6 @@ ClientResult<bool> Client::del(std::string_view key,
   const Reply& r = reply.value();
   if (r.type == Reply::Type::kError) return server_error(r);
   if (r.type != Reply::Type::kInteger || r.integer < 0 || r.integer > 1) {
-    drop_connection();
     return unexpected(r, "DEL");
   }
   return r.integer == 1;
@@ -314,7 +327,6 @@ ClientResult<bool> Client::exists(std::string_view key,
   const Reply& r = reply.value();
   if (r.type == Reply::Type::kError) return server_error(r);
   if (r.type != Reply::Type::kInteger || r.integer < 0 || r.integer > 1) {
-    drop_connection();
     return unexpected(r, "EXISTS");
   }
   return r.integer == 1;

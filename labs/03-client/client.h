@@ -27,9 +27,12 @@
 // Connections: one TCP connection, opened by the first call (or connect())
 // and kept. After any failure the connection is closed, never reused: a
 // late reply on it would be read as the answer to the next request. The
-// next call reconnects; after failed connects it waits with exponential
-// backoff (min_backoff doubling up to max_backoff, with jitter) before
-// trying again, so a thousand clients do not hammer a restarting server.
+// next call reconnects at once; after k >= 2 failures in a row (a connect
+// that failed, or a call that failed on its connection) it first waits
+// min_backoff * 2^(k-2), at most max_backoff, times a random factor in
+// [0.5, 1], so a thousand clients do not hammer a restarting server in
+// step. A reply resets the count. A call whose deadline comes before the
+// next allowed attempt fails at once with kConnection.
 //
 // Retries: a request is sent again on a fresh connection only when that
 // cannot apply it twice: reads (GET, EXISTS, PING) whose connection broke,
@@ -134,8 +137,10 @@ struct ClientOptions {
   HostPort server{"127.0.0.1", 7003};
   Millis connect_timeout{1000};  // at most this for one connect attempt
   Millis timeout{2000};          // a call's deadline unless it gives one
-  Millis min_backoff{50};        // wait after the first failed connect ...
-  Millis max_backoff{2000};      // ... doubling up to this
+  // Reconnect backoff (see "Connections" above): the wait after two
+  // failures in a row, doubling with each further one up to max_backoff.
+  Millis min_backoff{50};
+  Millis max_backoff{2000};
 };
 
 class Client {
@@ -187,11 +192,16 @@ class Client {
                 Clock::time_point deadline,
                 std::vector<ClientResult<Reply>>& results);
   void drop_connection();
+  // Drops the connection after a reply that does not fit the command.
+  Error unexpected(const Reply& reply, std::string_view command);
+  // A call failed on its connection (or could not connect): count it and
+  // schedule the earliest next connect.
+  void note_failure();
 
   ClientOptions options_;
   UniqueFd fd_;
   std::string input_;  // bytes received and not yet parsed
-  int failed_connects_ = 0;
+  int failures_in_a_row_ = 0;
   Clock::time_point next_connect_{};
   std::minstd_rand jitter_;
 };

@@ -1,13 +1,13 @@
 // See reply_parser.h; the tests are reply_parser_test.cc.
 #include "reply_parser.h"
 
-#include <charconv>
 #include <optional>
 
 #include <fmt/format.h>
 
 #include "common/escape.h"
 #include "common/not_implemented.h"
+#include "common/parse.h"
 
 namespace kv::lab03 {
 namespace {
@@ -17,16 +17,6 @@ ParsedReply garbage(std::string error) {
   parsed.kind = ParsedReply::Kind::kGarbage;
   parsed.error = std::move(error);
   return parsed;
-}
-
-std::optional<int64_t> parse_integer(std::string_view digits) {
-  int64_t value = 0;
-  auto [end, error] =
-      std::from_chars(digits.data(), digits.data() + digits.size(), value);
-  if (digits.empty() || error != std::errc() ||
-      end != digits.data() + digits.size())
-    return std::nullopt;
-  return value;
 }
 
 }  // namespace
@@ -78,14 +68,14 @@ ParsedReply parse_reply(std::string_view buffer) {
       parsed.reply.text = line;
       return parsed;
     case ':': {
-      std::optional<int64_t> value = parse_integer(line);
+      std::optional<int64_t> value = parse_int64(line);
       if (!value) return garbage("malformed integer reply");
       parsed.reply.type = Reply::Type::kInteger;
       parsed.reply.integer = *value;
       return parsed;
     }
     case '$': {
-      std::optional<int64_t> length = parse_integer(line);
+      std::optional<int64_t> length = parse_int64(line);
       if (!length || *length < -1) return garbage("malformed bulk length");
       if (*length == -1) {
         parsed.reply.type = Reply::Type::kNull;

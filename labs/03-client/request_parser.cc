@@ -1,7 +1,6 @@
 // See request_parser.h for the format; the tests are request_parser_test.cc.
 #include "request_parser.h"
 
-#include <charconv>
 #include <cstdint>
 #include <optional>
 #include <utility>
@@ -9,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "common/not_implemented.h"
+#include "common/parse.h"
 
 namespace kv::lab03 {
 namespace {
@@ -34,16 +34,9 @@ HeaderLine header_line(std::string_view buffer) {
 }
 
 // The decimal number after the type byte: "*3" -> 3. Nothing else allowed:
-// no sign but a leading '-', no spaces, no "3abc".
+// no '+', no spaces, no "3abc".
 std::optional<int64_t> header_number(std::string_view line) {
-  std::string_view digits = line.substr(1);
-  int64_t value = 0;
-  auto [end, error] =
-      std::from_chars(digits.data(), digits.data() + digits.size(), value);
-  if (digits.empty() || error != std::errc() ||
-      end != digits.data() + digits.size())
-    return std::nullopt;
-  return value;
+  return parse_int64(line.substr(1));
 }
 
 Request need_more() { return {RequestKind::kNeedMore, {}, {}, 0}; }
@@ -96,8 +89,11 @@ Request multibulk_request(std::string_view buffer,
   for (int64_t i = 0; i < *count; ++i) {
     HeaderLine bulk_line = header_line(buffer.substr(pos));
     if (bulk_line.kind == HeaderLine::kNeedMore) return need_more();
-    if (bulk_line.kind == HeaderLine::kGarbage || bulk_line.text.empty() ||
-        bulk_line.text[0] != '$')
+    if (bulk_line.kind == HeaderLine::kGarbage)
+      return fatal(
+          "Protocol error: bulk header too long or not ending in "
+          "\\r\\n");
+    if (bulk_line.text.empty() || bulk_line.text[0] != '$')
       return fatal(fmt::format("Protocol error: expected '$', got '{}'",
                                buffer.substr(pos, 1)));
     std::optional<int64_t> length = header_number(bulk_line.text);
