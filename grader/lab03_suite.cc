@@ -266,7 +266,7 @@ DriverResult checked(TestContext& t, Rig& rig, const std::string& what,
   }
   DriverResult r = std::move(result).value();
   if (r.kind == "not_implemented")
-    t.fail(fmt::format("{}: not implemented: {}", what, r.text));
+    t.fail(fmt::format("{}: {}", what, r.text));  // "not implemented: ..."
   auto took = std::chrono::duration_cast<milliseconds>(r.elapsed);
   if (took > deadline + kDeadlineSlack)
     t.fail(fmt::format("{} returned after {} ms, past its {} ms deadline ({})",

@@ -65,3 +65,24 @@ grep -q "not implemented: lab02: recover" "$scratch/grade02.out"
 "$grader" diff lab02 > "$scratch/diff02.out"
 grep -q '^-  writer_->append(encoded_);' "$scratch/diff02.out"
 echo "lab02 starter: builds, fails naming the parts to write, diff works"
+
+# Lab 03 on the references of labs 01 and 02: the starter builds its
+# server and its client driver; the server tests fail at the request loop,
+# the client tests at the first part of the library a call reaches.
+rm -rf "$scratch/student/02-wal"
+"$grader" start lab03 > "$scratch/start03.out"
+grep -q "parts for you to write" "$scratch/start03.out"
+grep -q 'throw kv::NotImplemented("lab03: exchange' "$scratch/student/03-client/client.cc"
+set +e
+"$grader" --preset debug lab03 --test multibulk_requests --test client_basic_calls \
+  --seed 1 > "$scratch/grade03.out" 2>&1
+status=$?
+set -e
+cat "$scratch/grade03.out"
+[ "$status" -eq 1 ] || { echo "FAIL: grader exited $status on the lab03 starter, expected 1"; exit 1; }
+grep -q "grading your copy student/03-client" "$scratch/grade03.out"
+grep -q "not implemented: lab03: serve_requests" "$scratch/grade03.out"
+grep -q "ping(): not implemented: lab03: Pipeline::add" "$scratch/grade03.out"
+"$grader" diff lab03 > "$scratch/diff03.out"
+grep -q '^-  fd_.reset();' "$scratch/diff03.out"
+echo "lab03 starter: builds, fails naming the parts to write, diff works"

@@ -3,6 +3,7 @@
 #include "serve.h"
 
 #include "commands.h"
+#include "common/not_implemented.h"
 #include "request_parser.h"
 #include "resp.h"
 
