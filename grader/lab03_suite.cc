@@ -631,13 +631,19 @@ void client_pipeline_cut_keeps_order(TestContext& t) {
     sets.push_back(fmt::format("set {} {}", hex(fmt::format("k{}", i)),
                                hex(values.back())));
     gets.push_back(fmt::format("get {}", hex(fmt::format("k{}", i))));
-    reply_bytes += values.back().size() + 10;
+    // What the server sends back for this GET: $<len>\r\n<value>\r\n.
+    reply_bytes += fmt::format("${}\r\n", values.back().size()).size() +
+                   values.back().size() + 2;
   }
   gets_reversed.assign(gets.rbegin(), gets.rend());
   milliseconds deadline(10000);
   DriverResult r = checked(
       t, rig, "a pipeline of 1000 sets",
       rig.driver.pipeline(deadline, sets, deadline + kStuckAfter), deadline);
+  for (size_t i = 0; i < r.replies.size(); ++i)
+    if (r.replies[i].kind != "status")
+      t.fail(fmt::format("a pipeline of 1000 sets: request {} got {}", i,
+                         r.replies[i].to_string()));
   rig.proxy->cut_after(Direction::kToClient, static_cast<size_t>(t.uniform(
                                                  1000, reply_bytes - 1000)));
   r = checked(t, rig, "a pipeline of 1000 gets, cut in the middle",
