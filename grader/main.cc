@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "check_history.h"
 #include "process.h"
 #include "runner.h"
 #include "selftest.h"
@@ -118,10 +119,7 @@ int grade(const Workspace& ws, const LabInfo& lab, const GradeFlags& flags) {
       !fs::exists(ws.student_dir(lab)))
     fmt::print("  (no student copy yet: `grader start {}` makes one)\n",
                lab.id);
-  if (!flags.html.empty())
-    fmt::print(
-        "  (--html: {} has no linearizability checks, nothing to draw)\n",
-        lab.id);
+
   std::fflush(stdout);
 
   const std::string target = prefix + lab.server_target;
@@ -150,6 +148,7 @@ int grade(const Workspace& ws, const LabInfo& lab, const GradeFlags& flags) {
   run.verbose = flags.verbose;
   run.reproduce = reproduce + (flags.quick ? " --quick" : "");
   run.target_prefix = prefix;
+  run.html_dir = flags.html;
   run.out_dir =
       ws.build_dir / "grader-runs" / fmt::format("{}-{}", lab.id, timestamp());
   fmt::print("seed {}{}; logs in {}\n", run.seed,
@@ -240,7 +239,8 @@ int main(int argc, char** argv) {
       "  grader lab01               grade your copy (or the reference)\n"
       "  grader start lab01         make your starter copy\n"
       "  grader diff lab01          your copy against the reference\n"
-      "  grader selftest            check the suites catch known bugs"};
+      "  grader selftest            check the suites catch known bugs\n"
+      "  grader check-history FILE  is a recorded history linearizable?"};
   app.require_subcommand(1);
   std::string preset;
   app.add_option("--preset", preset,
@@ -297,7 +297,31 @@ int main(int argc, char** argv) {
   self_cmd->add_flag("-v,--verbose", selftest.verbose,
                      "print every test of every run");
 
+  CheckHistoryFlags check_flags;
+  CLI::App* check_cmd = app.add_subcommand(
+      "check-history",
+      "is this history linearizable? (formats: grader/linearizability/"
+      "README.md)");
+  check_cmd->add_option("file", check_flags.file, "the history")
+      ->required()
+      ->check(CLI::ExistingFile);
+  check_cmd->add_option("--model", check_flags.model, "register or kv")
+      ->check(CLI::IsMember({"register", "kv"}))
+      ->capture_default_str();
+  check_cmd
+      ->add_option("--format", check_flags.format, "auto, jepsen, edn or jsonl")
+      ->check(CLI::IsMember({"auto", "jepsen", "edn", "jsonl"}))
+      ->capture_default_str();
+  check_cmd->add_option("--html", check_flags.html,
+                        "write the history's timeline to this HTML file");
+  check_cmd
+      ->add_option("--time-budget-ms", check_flags.time_budget_ms,
+                   "give up with 'unknown' after this long")
+      ->check(CLI::Range(int64_t{1}, int64_t{24} * 3600 * 1000))
+      ->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
+  if (check_cmd->parsed()) return check_history(check_flags);
   Workspace ws = Workspace::open(preset);
 
   for (auto& [lab, sub] : lab_commands)

@@ -88,7 +88,8 @@ RunSummary run_suite(const std::vector<TestCase>& suite,
                   test_seed(seed, test->name),
                   options.quick,
                   options.verbose,
-                  options.target_prefix};
+                  options.target_prefix,
+                  options.html_dir};
       auto start = Clock::now();
       {
         TestContext context(env);

@@ -20,10 +20,11 @@ struct RunOptions {
   int runs = 1;
   bool quick = false;
   bool verbose = false;
-  bool print = true;              // false: quiet (selftest's inner runs)
-  std::string reproduce;          // "grader lab01 --reference", say
-  std::filesystem::path out_dir;  // where servers' logs go
-  std::string target_prefix;      // the binary's: "", "student-", "bug-x-"
+  bool print = true;               // false: quiet (selftest's inner runs)
+  std::string reproduce;           // "grader lab01 --reference", say
+  std::filesystem::path out_dir;   // where servers' logs go
+  std::string target_prefix;       // the binary's: "", "student-", "bug-x-"
+  std::filesystem::path html_dir;  // --html: timelines of failed checks
 };
 
 struct TestResult {

@@ -54,12 +54,125 @@ std::vector<std::string> split_words(std::string_view text) {
   return words;
 }
 
+// Copies reference, applies the bug's patch and syncs the result into
+// extra (a scratch copy the superbuild adds with the prefix bug-<name>-).
+// Patches name files as a/<two folders>/<file> (a/labs/02-wal/x.cc,
+// a/grader/linearizability/x.cc): three parts are stripped. Prints BROKEN
+// and returns false when the patch does not apply.
+bool stage_bug(const Workspace& ws, const KnownBug& bug,
+               const fs::path& reference, const fs::path& extra) {
+  fs::path staging =
+      ws.build_dir / "selftest-staging" / bug.name / reference.filename();
+  fs::remove_all(staging);
+  fs::create_directories(staging);
+  fs::copy(reference, staging, fs::copy_options::recursive);
+  Status applied =
+      run_command({"patch", "--batch", "--silent", "--no-backup-if-mismatch",
+                   "--reject-file=-", "-p3", "-d", staging.string(), "-i",
+                   bug.patch.string()},
+                  staging.parent_path() / "patch.log");
+  if (!applied.ok()) {
+    fmt::print("BROKEN {:<24} the patch no longer applies to {}:\n{}", bug.name,
+               reference.string(),
+               tail_of_file(staging.parent_path() / "patch.log", 10));
+    return false;
+  }
+  sync_tree(staging, extra);
+  return true;
+}
+
+// The bugs --bug names, or all of them.
+std::vector<KnownBug> selected(std::vector<KnownBug> bugs,
+                               const SelftestOptions& options) {
+  if (options.bugs.empty()) return bugs;
+  std::erase_if(bugs, [&](const KnownBug& bug) {
+    return std::find(options.bugs.begin(), options.bugs.end(), bug.name) ==
+           options.bugs.end();
+  });
+  return bugs;
+}
+
+struct Tally {
+  int caught = 0;
+  int missed = 0;
+  int references_failed = 0;
+};
+
+// The linearizability checker's known bugs (grader/bugs/checker/): each is
+// a wrong checker, built as bug-<name>-linearizability_tests, and caught
+// when the checker's own tests fail on it. The labs' suites of 04-06 trust
+// the checker; these make sure its tests would notice a wrong one.
+bool run_checker_selftest(const Workspace& ws, const SelftestOptions& options,
+                          Tally& tally) {
+  Result<std::vector<KnownBug>> loaded =
+      load_known_bugs_in(ws.root / "grader" / "bugs" / "checker");
+  if (!loaded.ok()) {
+    fmt::print("selftest: {}\n", loaded.status().message());
+    return false;
+  }
+  std::vector<KnownBug> bugs = selected(std::move(loaded).value(), options);
+  fmt::print("== checker: the reference and {} known bugs\n", bugs.size());
+  const fs::path reference = ws.root / "grader" / "linearizability";
+  const std::string tests = "linearizability_tests";
+  std::vector<std::string> targets = {tests};
+  std::vector<const KnownBug*> staged;
+  for (const KnownBug& bug : bugs) {
+    fs::path extra =
+        ws.build_dir / "extra-labs" / ("bug-" + bug.name) / "linearizability";
+    if (!stage_bug(ws, bug, reference, extra)) {
+      ++tally.missed;
+      continue;
+    }
+    targets.push_back(fmt::format("bug-{}-{}", bug.name, tests));
+    staged.push_back(&bug);
+  }
+  fmt::print("building the reference and {} bug variants ...\n", staged.size());
+  std::fflush(stdout);
+  if (Status built = ws.build(targets); !built.ok()) {
+    fmt::print("selftest: {}\n", built.message());
+    return false;
+  }
+  fs::path runs = ws.build_dir / "grader-runs" / "selftest" / "checker";
+  fs::create_directories(runs);
+  if (Status ran =
+          run_command({ws.binary(tests).string()}, runs / "reference.log");
+      ran.ok()) {
+    fmt::print("PASS   reference                {} passes\n", tests);
+  } else {
+    ++tally.references_failed;
+    fmt::print("FAIL   reference                {} fails: see {}\n", tests,
+               (runs / "reference.log").string());
+  }
+  for (const KnownBug* bug : staged) {
+    std::vector<std::string> argv = {
+        ws.binary(fmt::format("bug-{}-{}", bug->name, tests)).string()};
+    if (!options.full)
+      argv.push_back(
+          fmt::format("--gtest_filter={}", fmt::join(bug->caught_by, ":")));
+    fs::path log = runs / (bug->name + ".log");
+    if (!run_command(argv, log).ok()) {
+      ++tally.caught;
+      fmt::print("CAUGHT {:<24} by {} (log: {})\n", bug->name,
+                 fmt::join(bug->caught_by, ", "), log.string());
+    } else {
+      ++tally.missed;
+      fmt::print("MISSED {:<24} its tests pass on it ({}); it would:{}\n",
+                 bug->name, fmt::join(bug->caught_by, ", "), bug->student_sees);
+    }
+    std::fflush(stdout);
+  }
+  return true;
+}
+
 }  // namespace
 
 Result<std::vector<KnownBug>> load_known_bugs(const Workspace& ws,
                                               const LabInfo& lab) {
+  return load_known_bugs_in(ws.root / "grader" / "bugs" / lab.id);
+}
+
+Result<std::vector<KnownBug>> load_known_bugs_in(const fs::path& dir) {
   std::vector<KnownBug> bugs;
-  fs::path dir = ws.root / "grader" / "bugs" / lab.id;
   if (!fs::exists(dir)) return bugs;
   for (const auto& entry : fs::directory_iterator(dir)) {
     if (entry.path().extension() != ".patch") continue;
@@ -102,12 +215,7 @@ int run_selftest(const Workspace& ws, const SelftestOptions& options) {
       fmt::print("selftest: {}\n", loaded.status().message());
       return 1;
     }
-    std::vector<KnownBug> bugs;
-    for (KnownBug& bug : loaded.value())
-      if (options.bugs.empty() ||
-          std::find(options.bugs.begin(), options.bugs.end(), bug.name) !=
-              options.bugs.end())
-        bugs.push_back(std::move(bug));
+    std::vector<KnownBug> bugs = selected(std::move(loaded).value(), options);
     std::vector<TestCase> suite = lab.suite();
     fmt::print("== {}: the reference and {} known bugs (seed {})\n", lab.id,
                bugs.size(), options.seed);
@@ -116,25 +224,11 @@ int run_selftest(const Workspace& ws, const SelftestOptions& options) {
     std::vector<std::string> targets = lab.build_targets("");
     std::vector<std::string> unusable;
     for (const KnownBug& bug : bugs) {
-      fs::path staging =
-          ws.build_dir / "selftest-staging" / bug.name / lab.dir_name;
-      fs::remove_all(staging);
-      fs::create_directories(staging);
-      fs::copy(ws.reference_dir(lab), staging, fs::copy_options::recursive);
-      // The patches name files as a/labs/<dir>/<file>: strip three parts.
-      Status applied =
-          run_command({"patch", "--batch", "--silent",
-                       "--no-backup-if-mismatch", "--reject-file=-", "-p3",
-                       "-d", staging.string(), "-i", bug.patch.string()},
-                      staging.parent_path() / "patch.log");
-      if (!applied.ok()) {
-        fmt::print("BROKEN {:<24} the patch no longer applies to {}:\n{}",
-                   bug.name, ws.reference_dir(lab).string(),
-                   tail_of_file(staging.parent_path() / "patch.log", 10));
+      if (!stage_bug(ws, bug, ws.reference_dir(lab),
+                     ws.extra_dir("bug-" + bug.name, lab))) {
         unusable.push_back(bug.name);
         continue;
       }
-      sync_tree(staging, ws.extra_dir("bug-" + bug.name, lab));
       for (const std::string& target :
            lab.build_targets(fmt::format("bug-{}-", bug.name)))
         if (std::find(targets.begin(), targets.end(), target) == targets.end())
@@ -207,6 +301,15 @@ int run_selftest(const Workspace& ws, const SelftestOptions& options) {
       }
       std::fflush(stdout);
     }
+  }
+  if (options.labs.empty() ||
+      std::find(options.labs.begin(), options.labs.end(), "checker") !=
+          options.labs.end()) {
+    Tally tally;
+    if (!run_checker_selftest(ws, options, tally)) return 1;
+    bugs_caught += tally.caught;
+    bugs_missed += tally.missed;
+    references_failed += tally.references_failed;
   }
   int passed = bugs_caught + (references_failed == 0 ? 1 : 0);
   int failed = bugs_missed + references_failed;

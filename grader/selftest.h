@@ -29,9 +29,13 @@ struct KnownBug {
 // Reads grader/bugs/<lab.id>/*.patch, sorted by name.
 Result<std::vector<KnownBug>> load_known_bugs(const Workspace& ws,
                                               const LabInfo& lab);
+// Reads dir/*.patch (grader/bugs/checker: the linearizability checker's).
+Result<std::vector<KnownBug>> load_known_bugs_in(
+    const std::filesystem::path& dir);
 
 struct SelftestOptions {
-  std::vector<std::string> labs;  // empty: every lab with a suite and bugs
+  // empty: every lab with a suite and bugs, and the checker ("checker")
+  std::vector<std::string> labs;
   std::vector<std::string> bugs;  // empty: all
   bool full = false;              // every bug against the whole suite
   uint64_t seed = 0;

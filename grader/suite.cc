@@ -1,7 +1,10 @@
 // See suite.h.
 #include "suite.h"
 
+#include <fstream>
 #include <thread>
+
+#include "linearizability/timeline.h"
 
 namespace kv::grader {
 
@@ -117,6 +120,35 @@ void TestContext::expect_alive(ServerProcess& server, std::string_view after) {
         fmt::format("the server died after {} ({})", after, ended->to_string());
     fail(why);
   }
+}
+
+void TestContext::expect_linearizable(const linearizability::History& history,
+                                      const linearizability::Model& model,
+                                      std::string_view what) {
+  namespace lin = linearizability;
+  lin::CheckResult result = lin::check(history, model);
+  note("{}: {} operations, {} in {:.3f} s", what, history.operations.size(),
+       lin::verdict_name(result.verdict), result.seconds);
+  if (result.verdict == lin::Verdict::kLinearizable) return;
+  std::filesystem::path dir =
+      env_.html_dir.empty() ? env_.out_dir : env_.html_dir;
+  std::string stem = env_.html_dir.empty() ? std::string("history")
+                                           : env_.out_dir.filename().string();
+  std::filesystem::path jsonl = dir / (stem + ".jsonl");
+  std::filesystem::path html = dir / (stem + ".html");
+  std::filesystem::create_directories(dir);
+  std::ofstream(jsonl) << lin::to_jsonl(history);
+  std::string drawn = html.string();
+  if (Status s = lin::write_timeline(html, history, result, what); !s.ok())
+    drawn = "not drawn: " + s.message();
+  if (result.verdict == lin::Verdict::kUnknown)
+    fail(fmt::format("{}: the checker could not decide ({}); history: {}", what,
+                     result.summary, jsonl.string()));
+  fail(
+      fmt::format("{}: not linearizable: {}\n       timeline: {}\n       "
+                  "history:  {} (grader check-history {} --model {})",
+                  what, result.summary, drawn, jsonl.string(), jsonl.string(),
+                  model.name()));
 }
 
 void TestContext::fail(std::string diagnosis) {

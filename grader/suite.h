@@ -17,6 +17,7 @@
 
 #include <fmt/format.h>
 
+#include "linearizability/checker.h"
 #include "process.h"
 #include "resp_client.h"
 
@@ -38,6 +39,9 @@ struct TestEnv {
   // lab's other programs (lab 03's client driver) are built beside it with
   // the same prefix.
   std::string target_prefix;
+  // --html DIR: where failed linearizability checks write their timelines
+  // (empty: the test's folder).
+  std::filesystem::path html_dir;
 };
 
 class TestContext {
@@ -98,6 +102,14 @@ class TestContext {
   const std::vector<std::filesystem::path>& other_logs() const {
     return other_logs_;
   }
+
+  // Checks a recorded history (labs 04-06). When it is not linearizable,
+  // writes the history (JSONL, for `grader check-history`) and its
+  // timeline (HTML) and fails the test with the checker's summary and the
+  // timeline's path; an undecided check fails too, saying so.
+  void expect_linearizable(const linearizability::History& history,
+                           const linearizability::Model& model,
+                           std::string_view what);
 
   // Fails the test unless the server process is still running.
   void expect_alive(ServerProcess& server, std::string_view after);
