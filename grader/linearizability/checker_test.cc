@@ -5,51 +5,18 @@
 
 #include <gtest/gtest.h>
 
+#include "history_builder.h"
+
 namespace kv::linearizability {
 namespace {
 
-// A history written as operations with explicit [invoke, complete] times.
-class Builder {
+// The hand-built histories below, checked with each model.
+class Builder : public HistoryBuilder {
  public:
-  Builder& op(int client, std::string f, Time invoke, Time complete,
-              std::string arg = {}, std::string arg2 = {}) {
-    Operation o;
-    o.id = static_cast<int64_t>(h_.operations.size());
-    o.client = client;
-    o.f = std::move(f);
-    o.arg = std::move(arg);
-    o.arg2 = std::move(arg2);
-    o.invoke = invoke;
-    o.complete = complete;
-    h_.operations.push_back(std::move(o));
-    return *this;
-  }
-  // A read that returned value (nullopt: nil).
-  Builder& read(int client, Time invoke, Time complete,
-                std::optional<std::string> value) {
-    op(client, "read", invoke, complete);
-    h_.operations.back().has_result = value.has_value();
-    h_.operations.back().result = value.value_or("");
-    return *this;
-  }
-  // The last operation's outcome is unknown: it never completes.
-  Builder& info() {
-    h_.operations.back().status = Operation::Status::kInfo;
-    h_.operations.back().complete = kNever;
-    return *this;
-  }
-  Builder& key(std::string k) {
-    h_.operations.back().key = std::move(k);
-    return *this;
-  }
   Verdict check_register() const {
-    return check(h_, *register_model()).verdict;
+    return check(history(), *register_model()).verdict;
   }
-  Verdict check_kv() const { return check(h_, *kv_model()).verdict; }
-  const History& history() const { return h_; }
-
- private:
-  History h_;
+  Verdict check_kv() const { return check(history(), *kv_model()).verdict; }
 };
 
 constexpr Verdict kYes = Verdict::kLinearizable;
@@ -165,8 +132,8 @@ TEST(CheckerTest, KvKeysAreIndependentObjects) {
   b.op(2, "append", 6, 7, "c").key("x");
   b.op(3, "get", 8, 9).key("y");
   auto set_result = [&](size_t i, std::string v) {
-    const_cast<History&>(b.history()).operations[i].has_result = true;
-    const_cast<History&>(b.history()).operations[i].result = std::move(v);
+    b.history().operations[i].has_result = true;
+    b.history().operations[i].result = std::move(v);
   };
   set_result(2, "a");
   set_result(4, "b");
@@ -184,7 +151,7 @@ TEST(CheckerTest, KvMissingKeyReadsEmptyAndAppendConcatenates) {
   Builder b;
   b.op(0, "get", 0, 1).op(0, "append", 2, 3, "x").op(0, "append", 4, 5, "y");
   b.op(1, "get", 6, 7).op(1, "delete", 8, 9).op(1, "get", 10, 11);
-  auto& ops = const_cast<History&>(b.history()).operations;
+  auto& ops = b.history().operations;
   for (size_t i : {0u, 3u, 5u}) ops[i].has_result = true;
   ops[3].result = "xy";
   EXPECT_EQ(b.check_kv(), kYes);

@@ -15,47 +15,12 @@
 #include <gtest/gtest.h>
 
 #include "common/temp_dir.h"
+#include "history_builder.h"
 
 namespace kv::linearizability {
 namespace {
 
-class Builder {
- public:
-  Builder& op(int client, std::string f, Time invoke, Time complete,
-              std::string arg = {}, std::string arg2 = {}) {
-    Operation o;
-    o.id = static_cast<int64_t>(h_.operations.size());
-    o.client = client;
-    o.f = std::move(f);
-    o.arg = std::move(arg);
-    o.arg2 = std::move(arg2);
-    o.invoke = invoke;
-    o.complete = complete;
-    h_.operations.push_back(std::move(o));
-    return *this;
-  }
-  // A read or get that returned value (nullopt: nil).
-  Builder& read(int client, Time invoke, Time complete,
-                std::optional<std::string> value, std::string f = "read") {
-    op(client, std::move(f), invoke, complete);
-    h_.operations.back().has_result = value.has_value();
-    h_.operations.back().result = value.value_or("");
-    return *this;
-  }
-  Builder& info() {
-    h_.operations.back().status = Operation::Status::kInfo;
-    h_.operations.back().complete = kNever;
-    return *this;
-  }
-  Builder& key(std::string k) {
-    h_.operations.back().key = std::move(k);
-    return *this;
-  }
-  const History& history() const { return h_; }
-
- private:
-  History h_;
-};
+using Builder = HistoryBuilder;
 
 // What append_text makes of printable ASCII.
 std::string escaped(std::string_view s) {
