@@ -420,7 +420,7 @@ void append_why(std::string& out, const History& history,
       "<div class=\"why\"><p class=\"big\"><b class=\"r\">&#x2717; "
       "<code>{}</code> by client {} cannot be placed.</b></p>"
       "<p class=\"facts\">prefix: {} &middot; value after the prefix: "
-      "<code>{}</code> &middot; also pending: {}</p><p>",
+      "<code>{}</code> &middot; other operations pending: {}</p><p>",
       html_clipped(stuck->to_string(), kTooltipBytes), stuck->client,
       plural(n, "operation", "operations"), state, others);
   if (n == 0)
@@ -430,10 +430,12 @@ void append_why(std::string& out, const History& history,
         state);
   else
     out += fmt::format(
-        "The checker can put {} (green, numbered 1&ndash;{}) in an order "
-        "that explains every result they saw, but no more: after them the "
-        "value is <code>{}</code>. ",
-        plural(n, "operation", "operations"), n, state);
+        "The checker can put {} (green, numbered {}) in an order that "
+        "explains every result {} saw, but no more: after {} the value is "
+        "<code>{}</code>. ",
+        plural(n, "operation", "operations"),
+        n == 1 ? std::string("1") : fmt::format("1&ndash;{}", n),
+        n == 1 ? "it" : "they", n == 1 ? "it" : "them", state);
   out +=
       "The red operation has to take effect before it completes (the red "
       "line), yet with that value its result is impossible";
@@ -511,12 +513,18 @@ void append_partition(std::string& out, const History& history,
     out += fmt::format(
         "<div class=\"ov\" style=\"z-index:0\"><div class=\"band\" "
         "style=\"--a:{};--b:{}\"></div></div><div class=\"ov\" "
-        "style=\"z-index:2\"><div class=\"mk\" style=\"--a:{}\"><b>&#x2717; "
-        "fails here</b></div></div>",
+        "style=\"z-index:2\"><div class=\"mk\" style=\"--a:{}\"></div></div>",
         from, to - from, to);
   }
 
   out += "<div class=\"nm ax\">time &rarr;</div><div class=\"tr ax\">";
+  if (stuck != nullptr) {
+    // In the axis row, which stays in view when the lanes scroll.
+    int to = axis.at(stuck->complete);
+    out += fmt::format(
+        "<em class=\"mkl{}\" style=\"--a:{}\">&#x2717; fails here</em>",
+        to > axis.units() * 4 / 5 ? " l" : "", to);
+  }
   if (axis.steps() > 0) {
     // About one tick per 100 pixels at zoom 100%.
     double step_px = (width_px - kNameColumnPx) * 2.0 / axis.units();
@@ -578,48 +586,56 @@ details.unk>summary{background:#fff4e0;color:#7a4a00}
 .r{color:#c62828}
 .order{margin:0 14px;color:#4a5563}
 .order li{word-break:break-all}
-.tl{overflow-x:auto;margin:10px 14px 14px;border:1px solid #e3e6ea}
+.tl{overflow:auto;max-height:75vh;margin:10px 14px 14px;border:1px solid #e3e6ea}
 .in{position:relative;display:grid;grid-template-columns:92px 1fr}
-.nm{position:sticky;left:0;z-index:3;background:#f8f9fa;border-right:1px solid #d8dce2;border-bottom:1px solid #eceef1;padding:0 8px;display:flex;align-items:center;font-size:12px;color:#4a5563;white-space:nowrap}
+.nm{position:sticky;left:0;z-index:4;background:#f8f9fa;border-right:1px solid #d8dce2;border-bottom:1px solid #eceef1;padding:0 8px;display:flex;align-items:center;font-size:12px;color:#4a5563;white-space:nowrap}
 .tr{position:relative;border-bottom:1px solid #eceef1;height:40px}
-.ax{height:26px;font-size:11px;color:#6b7480}
+.ax{height:26px;font-size:11px;color:#6b7480;position:sticky;top:0;z-index:3;background:#fff;border-bottom:1px solid #d8dce2}
+.nm.ax{z-index:5;background:#f8f9fa}
 .tr.ax b{position:absolute;top:5px;left:calc(var(--a)*var(--u));border-left:1px solid #aab;padding-left:3px;font-weight:400;white-space:nowrap}
 .op{position:absolute;z-index:1;left:calc(var(--a)*var(--u));width:calc(var(--b)*var(--u));min-width:4px;top:calc(var(--r)*40px + 8px);height:28px;--c:#dce8f7;--e:#6a8fc4;background:var(--c);border:1px solid var(--e);border-radius:4px;font-size:11px;line-height:13px;color:#13263d}
 .op>span{display:block;overflow:hidden;white-space:nowrap;text-overflow:ellipsis;padding:0 3px}
+.op>i+span{padding-left:13px}
 .op>i{position:absolute;left:-5px;top:-9px;min-width:17px;height:17px;border-radius:9px;background:#2e7d32;color:#fff;font:600 10px/17px system-ui,sans-serif;text-align:center;padding:0 3px;font-style:normal;z-index:1}
 .pre{--c:#d5eed9;--e:#3b8d4c}
 .stuck{--c:#ffd4d0;--e:#d32f2f;border-width:2px;font-weight:700;color:#7f0000}
 .pend{--c:#fff1db;--e:#e68a00;border:2px dashed var(--e)}
 .after{opacity:.45;--c:#eceef1;--e:#b7bdc6}
-.info{background:linear-gradient(90deg,var(--c) 50%,#fff0);border-style:dashed;border-right:0;border-radius:4px 0 0 4px}
-.flag{position:absolute;z-index:4;left:calc(var(--a)*var(--u) + 6px);top:calc(var(--r)*40px + 14px);color:#c62828;font-weight:700;font-size:12px;background:#fffe;padding:0 3px;white-space:nowrap}
+.info{background:linear-gradient(90deg,var(--c) 90px,#fff0);border-style:dashed;border-right:0;border-radius:4px 0 0 4px}
+.flag{position:absolute;z-index:2;left:calc(var(--a)*var(--u) + 6px);top:calc(var(--r)*40px + 14px);color:#c62828;font-weight:700;font-size:12px;background:#fffe;padding:0 3px;white-space:nowrap}
 .flag.l{transform:translateX(calc(-100% - 12px))}
 .ov{position:absolute;left:92px;right:0;top:0;bottom:0;pointer-events:none}
 .band{position:absolute;top:0;bottom:0;left:calc(var(--a)*var(--u));width:calc(var(--b)*var(--u));background:#d32f2f14}
 .mk{position:absolute;top:0;bottom:0;left:calc(var(--a)*var(--u) - 1px);border-left:2px solid #d32f2f}
-.mk b{position:absolute;top:4px;left:4px;white-space:nowrap;color:#fff;background:#d32f2f;border-radius:3px;padding:0 5px;font-size:11px}
+.mkl{position:absolute;z-index:1;top:4px;left:calc(var(--a)*var(--u) - 1px);white-space:nowrap;color:#fff;background:#d32f2f;border-radius:3px;padding:0 5px;font:700 11px/16px system-ui,sans-serif}
+.mkl.l{transform:translateX(-100%)}
 </style>)";
 
 // Zoom changes each timeline's minimum width (bars are placed in percent);
 // on load and after each zoom, every failing timeline is scrolled so that
-// its red line is in view.
+// its red line and its stuck operation are in view (a Jepsen history may
+// have hundreds of lanes: a new process after each unknown outcome).
 constexpr std::string_view kScript = R"(<script>
 (function(){var f=1,l=document.getElementById('zl');
-function show(){document.querySelectorAll('.tl').forEach(function(t){var m=t.querySelector('.mk');if(!m)return;var r=m.getBoundingClientRect(),b=t.getBoundingClientRect();t.scrollLeft+=r.left-b.left-t.clientWidth*0.6;});}
+function show(){document.querySelectorAll('.tl').forEach(function(t){var m=t.querySelector('.mk'),s=t.querySelector('.tr .stuck');if(!m)return;var r=m.getBoundingClientRect(),b=t.getBoundingClientRect();t.scrollLeft+=r.left-b.left-t.clientWidth*0.6;if(s){r=s.getBoundingClientRect();if(r.top<b.top+30||r.bottom>b.top+t.clientHeight)t.scrollTop+=r.top-b.top-t.clientHeight/3;}});}
 function set(k){f=k;document.querySelectorAll('.in').forEach(function(e){e.style.minWidth=k?(e.dataset.w*k)+'px':'0';});l.textContent=k?Math.round(k*100)+'%':'fit';show();}
 document.querySelectorAll('.zm button').forEach(function(b){b.onclick=function(){var z=+b.dataset.z;set(z?Math.min(8,Math.max(0.125,(f||1)*z)):0);};});
 show();})();
 </script>)";
 
+// The legend: what every page shows, then what only a failing key does.
 constexpr std::string_view kLegend = R"(<div class="lg">
 <span><span class="op"><span>write(1)</span></span>an operation: from its invocation (left) to its completion (right)</span>
 <span><span class="op info"><span>write(2)</span></span>outcome unknown (info): it may take effect any time after it starts, or never</span>
-<span><span class="op pre"><i>1</i><span>read()</span></span>placed: the order the checker found, numbered</span>
+)";
+constexpr std::string_view kFailureLegend =
+    R"(<span><span class="op pre"><i>1</i><span>read()</span></span>placed: the order the checker found, numbered</span>
 <span><span class="op stuck"><span>read()</span></span>cannot be placed</span>
 <span><span class="op pend"><span>read()</span></span>pending then: its result impossible too</span>
 <span><span class="op after"><span>write(3)</span></span>after the failure: not needed</span>
 <span><span class="lb"></span><span class="lm"></span>the red operation's interval, and the red line at its completion: where linearization fails</span>
-</div>
+)";
+constexpr std::string_view kLegendEnd = R"(</div>
 <p class="def">Time runs left to right in the order of events, each invocation and completion one step, not to scale; real times are on the axis and in each bar's tooltip (hover). Times are a log's line numbers, or milliseconds.
 <span class="zm">Zoom <button data-z="0.5">&minus;</button><button data-z="2">+</button><button data-z="0">fit</button> <span id="zl">100%</span></span></p>)";
 
@@ -691,6 +707,8 @@ std::string timeline_html(const History& history, const CheckResult& result,
       "its bar) so that, done one at a time in the order of those instants, "
       "every operation returns what its client saw.</p>";
   out += kLegend;
+  if (!failing.empty()) out += kFailureLegend;
+  out += kLegendEnd;
   if (result.partitions.size() > 1 && !failing.empty()) {
     out += "<nav>Failing: ";
     for (size_t i : failing)
