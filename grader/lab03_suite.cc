@@ -32,13 +32,6 @@ constexpr milliseconds kDeadlineSlack(1000);
 // How long past its deadline the grader waits before calling a call stuck.
 constexpr milliseconds kStuckAfter(10000);
 
-std::string multibulk(const std::vector<std::string>& words) {
-  std::string out = fmt::format("*{}\r\n", words.size());
-  for (const std::string& w : words)
-    out += fmt::format("${}\r\n{}\r\n", w.size(), w);
-  return out;
-}
-
 std::string all_bytes() {
   std::string out;
   for (int c = 0; c < 256; ++c) out.push_back(static_cast<char>(c));

@@ -15,6 +15,13 @@ namespace kv::grader {
 
 using Clock = std::chrono::steady_clock;
 
+std::string multibulk(const std::vector<std::string>& words) {
+  std::string out = fmt::format("*{}\r\n", words.size());
+  for (const std::string& w : words)
+    out += fmt::format("${}\r\n{}\r\n", w.size(), w);
+  return out;
+}
+
 std::string quote(std::string_view bytes, size_t max_bytes) {
   std::string out = "\"";
   append_escaped(out, bytes, max_bytes);

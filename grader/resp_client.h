@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/net.h"
 #include "common/status.h"
@@ -41,6 +42,9 @@ struct Reply {
 // Quotes bytes for a diagnosis: printable ASCII as is, the rest as \xHH,
 // cut to max_bytes.
 std::string quote(std::string_view bytes, size_t max_bytes = 60);
+
+// A request as a RESP multibulk array: any bytes in any word.
+std::string multibulk(const std::vector<std::string>& words);
 
 class Client {
  public:

@@ -117,6 +117,7 @@ RunSummary run_suite(const std::vector<TestCase>& suite,
         }
         for (const std::filesystem::path& log : context.other_logs())
           result.other_logs.push_back(log.string());
+        result.findings = context.findings();
         std::vector<std::string> all_logs = result.logs;
         all_logs.insert(all_logs.end(), result.other_logs.begin(),
                         result.other_logs.end());
@@ -140,6 +141,9 @@ RunSummary run_suite(const std::vector<TestCase>& suite,
                    result.passed ? painted("PASS", fmt::color::green)
                                  : painted("FAIL", fmt::color::red),
                    test->name, result.seconds);
+        if (result.passed)
+          for (const std::string& finding : result.findings)
+            fmt::print("{}\n", indent(finding));
         if (!result.passed) {
           fmt::print("{}\n", indent(result.diagnosis));
           if (result.logs.size() <= 3) {
@@ -186,6 +190,7 @@ void write_report(const std::filesystem::path& path, const std::string& lab,
                      {"diagnosis", r.diagnosis},
                      {"logs", r.logs},
                      {"other_logs", r.other_logs},
+                     {"findings", r.findings},
                      {"reproduce", r.reproduce}});
   }
   nlohmann::json report = {

@@ -39,6 +39,7 @@ struct TestResult {
       other_logs;  // other processes' (TestContext::add_log)
   std::string reproduce;
   int points = 0;
+  std::vector<std::string> findings;  // TestContext::report
 };
 
 struct RunSummary {

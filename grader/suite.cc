@@ -122,14 +122,15 @@ void TestContext::expect_alive(ServerProcess& server, std::string_view after) {
   }
 }
 
-void TestContext::expect_linearizable(const linearizability::History& history,
-                                      const linearizability::Model& model,
-                                      std::string_view what) {
+linearizability::CheckResult TestContext::check_history(
+    const linearizability::History& history,
+    const linearizability::Model& model, std::string_view what,
+    std::filesystem::path* timeline) {
   namespace lin = linearizability;
   lin::CheckResult result = lin::check(history, model);
   note("{}: {} operations, {} in {:.3f} s", what, history.operations.size(),
        lin::verdict_name(result.verdict), result.seconds);
-  if (result.verdict == lin::Verdict::kLinearizable) return;
+  if (result.verdict == lin::Verdict::kLinearizable) return result;
   std::filesystem::path dir =
       env_.html_dir.empty() ? env_.out_dir : env_.html_dir;
   std::string stem = env_.html_dir.empty() ? std::string("history")
@@ -138,17 +139,29 @@ void TestContext::expect_linearizable(const linearizability::History& history,
   std::filesystem::path html = dir / (stem + ".html");
   std::filesystem::create_directories(dir);
   std::ofstream(jsonl) << lin::to_jsonl(history);
-  std::string drawn = html.string();
-  if (Status s = lin::write_timeline(html, history, result, what); !s.ok())
-    drawn = "not drawn: " + s.message();
+  if (timeline) *timeline = html;
+  if (Status s = lin::write_timeline(html, history, result, what); !s.ok()) {
+    if (timeline) *timeline = "not drawn: " + s.message();
+  }
+  last_history_ = jsonl;
+  return result;
+}
+
+void TestContext::expect_linearizable(const linearizability::History& history,
+                                      const linearizability::Model& model,
+                                      std::string_view what) {
+  namespace lin = linearizability;
+  std::filesystem::path html;
+  lin::CheckResult result = check_history(history, model, what, &html);
+  if (result.verdict == lin::Verdict::kLinearizable) return;
+  const std::string jsonl = last_history_.string();
   if (result.verdict == lin::Verdict::kUnknown)
     fail(fmt::format("{}: the checker could not decide ({}); history: {}", what,
-                     result.summary, jsonl.string()));
-  fail(
-      fmt::format("{}: not linearizable: {}\n       timeline: {}\n       "
-                  "history:  {} (grader check-history {} --model {})",
-                  what, result.summary, drawn, jsonl.string(), jsonl.string(),
-                  model.name()));
+                     result.summary, jsonl));
+  fail(fmt::format(
+      "{}: not linearizable: {}\n       timeline: {}\n       "
+      "history:  {} (grader check-history {} --model {})",
+      what, result.summary, html.string(), jsonl, jsonl, model.name()));
 }
 
 void TestContext::fail(std::string diagnosis) {

@@ -110,6 +110,18 @@ class TestContext {
   void expect_linearizable(const linearizability::History& history,
                            const linearizability::Model& model,
                            std::string_view what);
+  // The same check, for a demonstration that expects a violation: returns
+  // the verdict instead of failing, and the timeline's path in *timeline
+  // when the history is not linearizable.
+  linearizability::CheckResult check_history(
+      const linearizability::History& history,
+      const linearizability::Model& model, std::string_view what,
+      std::filesystem::path* timeline = nullptr);
+
+  // A finding a passing test reports (a demonstration's evidence: what the
+  // design lost, where its timeline is). Printed under its PASS line.
+  void report(std::string line) { findings_.push_back(std::move(line)); }
+  const std::vector<std::string>& findings() const { return findings_; }
 
   // Fails the test unless the server process is still running.
   void expect_alive(ServerProcess& server, std::string_view after);
@@ -133,6 +145,8 @@ class TestContext {
   std::mt19937_64 rng_;
   std::vector<std::unique_ptr<ServerProcess>> servers_;
   std::vector<std::filesystem::path> other_logs_;
+  std::vector<std::string> findings_;
+  std::filesystem::path last_history_;  // check_history's JSONL
 };
 
 // Compares a reply with the textual form used by expect().

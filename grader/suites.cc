@@ -16,7 +16,7 @@ const std::vector<LabInfo>& all_labs() {
        lab03_suite,
        {"lab03-client-driver"},
        {"lab03-server"}},
-      {"lab04", "04-leader-follower", "lab04-server", nullptr},
+      {"lab04", "04-leader-follower", "lab04-server", lab04_suite},
       {"lab05", "05-raft", "lab05-server", nullptr},
       {"lab06", "06-snapshots", "lab06-server", nullptr},
   };

@@ -33,5 +33,6 @@ const LabInfo* find_lab(std::string_view id);
 std::vector<TestCase> lab01_suite();
 std::vector<TestCase> lab02_suite();
 std::vector<TestCase> lab03_suite();
+std::vector<TestCase> lab04_suite();
 
 }  // namespace kv::grader
