@@ -86,3 +86,21 @@ grep -q "ping(): not implemented: lab03: Pipeline::add" "$scratch/grade03.out"
 "$grader" diff lab03 > "$scratch/diff03.out"
 grep -q '^-  fd_.reset();' "$scratch/diff03.out"
 echo "lab03 starter: builds, fails naming the parts to write, diff works"
+
+# Lab 04 on the references of labs 01-03: the starter builds; the first
+# follower to connect reaches the leader's plan_sync, which names itself.
+rm -rf "$scratch/student/03-client"
+"$grader" start lab04 > "$scratch/start04.out"
+grep -q "parts for you to write" "$scratch/start04.out"
+grep -q 'throw kv::NotImplemented("lab04: plan_sync' "$scratch/student/04-leader-follower/position.cc"
+set +e
+"$grader" --preset debug lab04 --test follower_gets_writes --seed 1 > "$scratch/grade04.out" 2>&1
+status=$?
+set -e
+cat "$scratch/grade04.out"
+[ "$status" -eq 1 ] || { echo "FAIL: grader exited $status on the lab04 starter, expected 1"; exit 1; }
+grep -q "grading your copy student/04-leader-follower" "$scratch/grade04.out"
+grep -q "not implemented: lab04: plan_sync" "$scratch/grade04.out"
+"$grader" diff lab04 > "$scratch/diff04.out"
+grep -q '^-  uint64_t shared_until = 0;' "$scratch/diff04.out"
+echo "lab04 starter: builds, fails naming the parts to write, diff works"

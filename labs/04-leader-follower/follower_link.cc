@@ -162,8 +162,7 @@ std::string FollowerLink::session(std::stop_token stop, bool& synced) {
   node_.set_link_state("streaming");
   if (Status s = ack(fd, node_.position().offset); !s.ok()) return s.message();
 
-  // LAB04 BEGIN: FollowerLink::session — apply what arrived as one batch, in
-  // order, then ACK it
+  // LAB04 BEGIN: FollowerLink::session — apply each batch in order, then ACK
   auto last_ack = Clock::now();
   std::vector<Write> batch;
   while (!stop.stop_requested()) {

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -169,8 +170,17 @@ void LeaderLink::accept_loop(std::stop_token stop) {
     auto session =
         std::make_unique<Session>(node_, std::move(client), std::move(peer));
     Session* raw = session.get();
-    raw->sender =
-        std::jthread([raw](std::stop_token s) { raw->run_sender(s); });
+    raw->sender = std::jthread([raw](std::stop_token s) {
+      try {
+        raw->run_sender(s);
+      } catch (const NotImplemented& e) {
+        // A starter copy: say what is missing and stop, rather than
+        // leave followers waiting for a stream that never comes.
+        spdlog::critical("{}", e.what());
+        spdlog::default_logger()->flush();
+        std::_Exit(70);
+      }
+    });
     sessions_.push_back(std::move(session));
   }
 }
@@ -217,10 +227,9 @@ void LeaderLink::Session::run_sender(std::stop_token stop) {
       "follower {} at {}: {} ({})", peer, position->to_string(),
       h.plan.kind == SyncPlan::Kind::kContinue ? "continue" : "full sync",
       h.plan.reason);
-  // LAB04 BEGIN: LeaderLink::Session::run_sender — send only durable writes:
-  // the snapshot, then the stream in order What the follower is sent must be
-  // durable here first: a follower must never hold a write that a crash of ours
-  // could take back.
+  // LAB04 BEGIN: Session::run_sender — durable first: snapshot, then stream
+  // What the follower is sent must be durable here first: a follower must
+  // never hold a write that a crash of ours could take back.
   node.store().wait_durable();
   if (h.plan.kind == SyncPlan::Kind::kContinue) {
     encode_continue(h.from, h.leader_address, out);

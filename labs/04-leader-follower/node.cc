@@ -141,8 +141,7 @@ std::string Node::refusal_locked() const {
 }
 
 WriteOutcome Node::set(std::string key, std::string value) {
-  // LAB04 BEGIN: Node::set — refuse unless leader (and enough followers),
-  // number the write, log it, keep it in the backlog
+  // LAB04 BEGIN: Node::set — refuse or number it, log it, keep it, notify
   std::lock_guard lock(mu_);
   if (std::string refusal = refusal_locked(); !refusal.empty())
     return {std::move(refusal), 0};
@@ -178,8 +177,7 @@ WriteOutcome Node::del(std::string_view key) {
 }
 
 std::optional<std::string> Node::wait_replicated(uint64_t offset) {
-  // LAB04 BEGIN: Node::wait_replicated — semi-sync: wait for N durable acks,
-  // bounded
+  // LAB04 BEGIN: Node::wait_replicated — wait for N durable ACKs, bounded
   if (options_.sync_replicas == 0 || offset == 0) return std::nullopt;
   const auto deadline =
       std::chrono::steady_clock::now() + options_.sync_timeout;
@@ -302,8 +300,7 @@ Status Node::on_continue(const ContinueMsg& message) {
 Status Node::apply_full_sync(
     const Position& at, std::string leader_address,
     const std::vector<std::pair<std::string, std::string>>& entries) {
-  // LAB04 BEGIN: Node::apply_full_sync — mark the state unusable, replace it,
-  // then hold the leader's position
+  // LAB04 BEGIN: Node::apply_full_sync — mark, replace, then the position
   {
     std::lock_guard lock(mu_);
     leader_client_address_ = std::move(leader_address);
@@ -339,8 +336,7 @@ Status Node::apply_full_sync(
 }
 
 Status Node::apply_stream(const std::vector<Write>& writes) {
-  // LAB04 BEGIN: Node::apply_stream — check each offset follows on, apply in
-  // order, persist the position, then sync
+  // LAB04 BEGIN: Node::apply_stream — check, apply in order, position, sync
   {
     std::lock_guard lock(mu_);
     for (const Write& write : writes) {

@@ -50,8 +50,7 @@ std::optional<Position> decode_position(std::string_view text) {
 }
 
 SyncPlan plan_sync(const LeaderView& leader, const Position& follower) {
-  // LAB04 BEGIN: plan_sync — continue only from a shared prefix the backlog
-  // still holds
+  // LAB04 BEGIN: plan_sync — CONTINUE only from a shared prefix still held
   using Kind = SyncPlan::Kind;
   if (follower.history == kNoHistory)
     return {Kind::kFull,
