@@ -521,28 +521,44 @@ void follower_restart_catches_up(TestContext& t) {
   }
 }
 
-// Down for longer than the leader's backlog holds: the follower gets the
-// whole state, and keys deleted meanwhile are gone from it too.
+// Down for longer than the leader's backlog holds, while the leader
+// compacts its lab 02 log and restarts: the follower gets the whole state,
+// and keys deleted meanwhile are gone from it too.
 void catch_up_after_long_outage(TestContext& t) {
   Group g(t);
-  Member& leader = g.start_leader({"--backlog-bytes", "4096"});
+  Member& leader = g.start_leader(
+      {"--backlog-bytes", "4096", "--compact-min-bytes", "4096"});
   Member& follower = g.start_follower(leader);
   Ledger ledger;
-  Client c = t.connect(*leader.server);
-  for (int i = 0; i < 100; ++i)
-    write(t, c, ledger, fmt::format("k{}", i), fmt::format("first{}", i),
-          leader);
-  await_converged(t, g, "the initial writes");
-  follower.server->kill();
-  for (int i = 0; i < 100; i += 3)
-    write(t, c, ledger, fmt::format("k{}", i), std::nullopt, leader);
-  random_writes(t, c, ledger, t.quick() ? 300 : 600, 150, leader, "later");
+  {
+    Client c = t.connect(*leader.server);
+    for (int i = 0; i < 100; ++i)
+      write(t, c, ledger, fmt::format("k{}", i), fmt::format("first{}", i),
+            leader);
+    await_converged(t, g, "the initial writes");
+    follower.server->kill();
+    for (int i = 0; i < 100; i += 3)
+      write(t, c, ledger, fmt::format("k{}", i), std::nullopt, leader);
+    random_writes(t, c, ledger, t.quick() ? 300 : 600, 150, leader, "later");
+  }
+  // The leader restarts too: its backlog is gone, its position must not be.
+  const uint64_t offset = offset_of(t, leader);
+  if (!leader.server->stop(SIGTERM, milliseconds(5000)))
+    t.fail("the leader did not stop on SIGTERM within 5 s");
+  if (Status s = leader.server->restart(); !s.ok())
+    t.fail("the leader did not restart: " + s.message());
+  if (uint64_t now = offset_of(t, leader); now != offset)
+    t.fail(
+        fmt::format("the leader was at offset {} and came back from a "
+                    "restart (after compactions) at {}: its position must "
+                    "be exactly as durable as its data",
+                    offset, now));
   if (Status s = follower.server->restart(); !s.ok())
     t.fail("the follower did not come back after a long outage: " +
            s.message());
   const std::string what =
       "an outage longer than the leader's backlog (--backlog-bytes 4096), "
-      "with deletes";
+      "with deletes, compactions and a restart of the leader";
   await_converged(t, g, what);
   expect_state(t, g, ledger, what);
 }
