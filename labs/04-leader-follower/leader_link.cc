@@ -191,7 +191,7 @@ void LeaderLink::Session::run_sender(std::stop_token stop) {
   std::string in;
   std::string out;
   auto finish = [&](std::string_view why) {
-    if (!why.empty()) spdlog::info("follower {}: {}", peer, why);
+    spdlog::info("follower {}: {}", peer, why.empty() ? "left" : why);
     end();
     if (acks.joinable()) acks.join();
     if (follower_id != 0) node.follower_gone(follower_id);

@@ -56,9 +56,18 @@ Result<std::unique_ptr<Node>> Node::start(const NodeOptions& options,
     std::lock_guard lock(node->mu_);
     node->position_ = stored_position(store, kPositionKey);
     node->previous_ = stored_position(store, kPreviousKey);
-    if (node->role_ == Role::kLeader && node->position_.history == kNoHistory) {
-      // A leader's first start, or a former follower whose full sync was
-      // cut short: either way its offsets begin a history of their own.
+    if (node->role_ == Role::kLeader) {
+      // Every start as leader begins a history of its own, continuing the
+      // offsets. Keeping the stored one would let two nodes number
+      // different writes alike: a follower restarted with --role leader
+      // takes writes as offsets its old leader also used, and a FOLLOW
+      // between them would CONTINUE over the difference. The stored
+      // history becomes the previous one: its followers, up to here, still
+      // continue.
+      if (node->position_.history != kNoHistory) {
+        node->previous_ = node->position_;
+        store.set(std::string(kPreviousKey), encode_position(node->previous_));
+      }
       node->position_.history = new_history();
       node->persist_position_locked();
     }
@@ -110,8 +119,6 @@ Position Node::position() const {
 
 void Node::persist_position_locked() {
   store_.set(std::string(kPositionKey), encode_position(position_));
-  if (previous_.history != kNoHistory)
-    store_.set(std::string(kPreviousKey), encode_position(previous_));
 }
 
 size_t Node::streaming_followers_locked() const {
@@ -399,6 +406,7 @@ Status Node::promote() {
     // from here in a history of our own.
     previous_ = position_;
     position_.history = new_history();
+    store_.set(std::string(kPreviousKey), encode_position(previous_));
     persist_position_locked();
     backlog_.reset(position_.offset);
     role_ = Role::kLeader;
@@ -419,6 +427,10 @@ Status Node::promote() {
 Status Node::follow(const HostPort& leader) {
   std::lock_guard change(role_change_mu_);
   if (stopped_) return Status::unavailable("stopping");
+  if (leader.to_string() == leader_link_->address().to_string())
+    return Status::invalid_argument(
+        "that is this node's own replication port: a node cannot follow "
+        "itself");
   stop_following();
   {
     std::lock_guard lock(mu_);

@@ -134,8 +134,8 @@ class Node {
 
  private:
   Node(const NodeOptions& options, lab02::DurableStore& store);
-  // Stores position_ (and previous_) under their reserved keys, in the
-  // same log as the data.
+  // Stores position_ under its reserved key, in the same log as the data
+  // (previous_ changes only on promotion, which stores it then).
   void persist_position_locked() KV_REQUIRES(mu_);
   size_t streaming_followers_locked() const KV_REQUIRES(mu_);
   // Why a client's write may not happen here now ("READONLY ...",

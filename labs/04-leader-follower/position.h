@@ -37,8 +37,9 @@ struct Position {
   std::string to_string() const;  // "3f2a...:42", "none"
 };
 
-// The reserved keys. They start with a NUL byte, which inline (telnet)
-// requests cannot send, and the lab's commands refuse them from clients.
+// The reserved keys. They start with a NUL byte, so no ordinary key
+// collides with them, and the lab's commands refuse them from clients
+// (telnet can still type one as "\x00kvlab04:...": it gets -ERR).
 inline constexpr std::string_view kReservedPrefix{"\0kvlab04:", 9};
 inline constexpr std::string_view kPositionKey{"\0kvlab04:position", 17};
 inline constexpr std::string_view kPreviousKey{"\0kvlab04:previous", 17};

@@ -95,6 +95,11 @@ int main(int argc, char** argv) {
         "--repl-listen)");
     return 2;
   }
+  kv::Result<kv::HostPort> leader_address = kv::parse_host_port(leader, false);
+  if (role == "follower" && !leader_address.ok()) {
+    spdlog::error("--leader {}: {}", leader, leader_address.status().message());
+    return 2;
+  }
   if (role == "leader" && !leader.empty()) {
     spdlog::error("--leader is for --role follower");
     return 2;
@@ -104,8 +109,7 @@ int main(int argc, char** argv) {
   durable.dir = data_dir;
   node_options.role =
       role == "leader" ? kv::lab04::Role::kLeader : kv::lab04::Role::kFollower;
-  if (!leader.empty())
-    node_options.leader = kv::parse_host_port(leader, false).value();
+  if (leader_address.ok()) node_options.leader = leader_address.value();
   node_options.repl_listen = kv::parse_host_port(repl_listen).value();
   if (node_options.advertise.empty())
     node_options.advertise = options.listen.to_string();
