@@ -22,8 +22,15 @@
 namespace kv::lab04 {
 
 struct LeaderLink::Session {
+  // The sender starts here, in place, and is never assigned: the ACK
+  // reader it starts calls end(), which reads sender, and a
+  // move-assignment from the acceptor after the start could still be
+  // writing it (a data race tsan reports for every session that ends).
   Session(Node& node, UniqueFd fd, std::string peer)
-      : node(node), fd(std::move(fd)), peer(std::move(peer)) {}
+      : node(node),
+        fd(std::move(fd)),
+        peer(std::move(peer)),
+        sender([this](std::stop_token s) { run_sender_or_exit(s); }) {}
   ~Session() {
     end();
     if (sender.joinable()) sender.join();
@@ -34,6 +41,7 @@ struct LeaderLink::Session {
     if (!ended.exchange(true)) ::shutdown(fd.get(), SHUT_RDWR);
     sender.request_stop();
   }
+  void run_sender_or_exit(std::stop_token stop);
   void run_sender(std::stop_token stop);
   void run_acks(uint64_t follower_id);
 
@@ -43,7 +51,7 @@ struct LeaderLink::Session {
   std::atomic<bool> ended{false};
   std::atomic<bool> finished{false};  // the sender returned
   std::jthread acks;
-  std::jthread sender;
+  std::jthread sender;  // last: what it uses exists before it starts
 };
 
 namespace {
@@ -167,21 +175,20 @@ void LeaderLink::accept_loop(std::stop_token stop) {
     reap_ended();
     std::lock_guard lock(mu_);
     if (stopped_) return;
-    auto session =
-        std::make_unique<Session>(node_, std::move(client), std::move(peer));
-    Session* raw = session.get();
-    raw->sender = std::jthread([raw](std::stop_token s) {
-      try {
-        raw->run_sender(s);
-      } catch (const NotImplemented& e) {
-        // A starter copy: say what is missing and stop, rather than
-        // leave followers waiting for a stream that never comes.
-        spdlog::critical("{}", e.what());
-        spdlog::default_logger()->flush();
-        std::_Exit(70);
-      }
-    });
-    sessions_.push_back(std::move(session));
+    sessions_.push_back(
+        std::make_unique<Session>(node_, std::move(client), std::move(peer)));
+  }
+}
+
+void LeaderLink::Session::run_sender_or_exit(std::stop_token stop) {
+  try {
+    run_sender(stop);
+  } catch (const NotImplemented& e) {
+    // A starter copy: say what is missing and stop, rather than leave
+    // followers waiting for a stream that never comes.
+    spdlog::critical("{}", e.what());
+    spdlog::default_logger()->flush();
+    std::_Exit(70);
   }
 }
 

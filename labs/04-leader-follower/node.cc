@@ -238,7 +238,12 @@ Handshake Node::handshake(const Position& follower, std::string peer) {
     ++full_syncs_served_;
   }
   h.follower_id = next_follower_id_++;
-  followers_[h.follower_id] = Follower{std::move(peer), follower.offset, false};
+  // A follower sent the whole state holds none of our writes until it
+  // ACKs them: its own offset counts another history's writes, or writes
+  // past ours, and counting it would confirm semi-sync writes it never got.
+  const uint64_t acked =
+      h.plan.kind == SyncPlan::Kind::kContinue ? follower.offset : 0;
+  followers_[h.follower_id] = Follower{std::move(peer), acked, false};
   return h;
 }
 
