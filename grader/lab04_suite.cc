@@ -333,7 +333,23 @@ void random_writes(TestContext& t, Client& c, Ledger& ledger, int n, int keys,
   }
 }
 
-// Bytes the proxy has sent a follower since `since` (its to_client flow).
+// A semi-sync leader refuses writes until enough followers are streaming:
+// sends SET key value until it gets +OK, or fails saying `when`.
+void await_set_ok(TestContext& t, Client& c, const std::string& key,
+                  const std::string& value, std::string_view when) {
+  const auto deadline = Clock::now() + kConvergeWithin;
+  while (true) {
+    Reply reply = call_words(t, c, {"SET", key, value});
+    if (reply.is_simple("OK")) return;
+    if (Clock::now() >= deadline)
+      t.fail(fmt::format("{}, SET {} never succeeded within {} s: {}", when,
+                         key, kConvergeWithin.count() / 1000,
+                         reply.to_string()));
+    std::this_thread::sleep_for(kPollEvery);
+  }
+}
+
+// Bytes the proxy has sent a follower so far (its to_client flow).
 uint64_t bytes_to_follower(const Member& f) {
   return f.link->stats().to_client.forwarded_bytes;
 }
@@ -649,15 +665,7 @@ void semi_sync_waits_for_followers(TestContext& t) {
   Ledger ledger;
   Client c = t.connect(*leader.server);
   // Until the follower is streaming the leader refuses; await that.
-  const auto deadline = Clock::now() + kConvergeWithin;
-  while (true) {
-    Reply reply = call_words(t, c, {"SET", "first", "1"});
-    if (reply.is_simple("OK")) break;
-    if (Clock::now() >= deadline)
-      t.fail("with --sync-replicas 1 and a follower up, SET never succeeded: " +
-             reply.to_string());
-    std::this_thread::sleep_for(kPollEvery);
-  }
+  await_set_ok(t, c, "first", "1", "with --sync-replicas 1 and a follower up");
   ledger["first"] = "1";
   for (int round = 1; round <= 2; ++round) {
     follower.link->black_hole();
@@ -686,15 +694,7 @@ void semi_sync_waits_for_followers(TestContext& t) {
     follower.link->pass();
     // Healed: writes succeed again once the follower is back.
     const std::string key = fmt::format("healed{}", round);
-    const auto healed_by = Clock::now() + kConvergeWithin;
-    while (true) {
-      Reply reply = call_words(t, c, {"SET", key, "y"});
-      if (reply.is_simple("OK")) break;
-      if (Clock::now() >= healed_by)
-        t.fail("after the partition healed, SET kept failing: " +
-               reply.to_string());
-      std::this_thread::sleep_for(kPollEvery);
-    }
+    await_set_ok(t, c, key, "y", "after the partition healed");
     ledger[key] = "y";
   }
 }
@@ -722,17 +722,8 @@ void semi_sync_refuses_without_followers(TestContext& t) {
                       key, key, shown(v)));
   }
   g.start_follower(leader);
-  const auto by = Clock::now() + kConvergeWithin;
-  while (true) {
-    Reply reply = call_words(t, c, {"SET", "both", "z"});
-    if (reply.is_simple("OK")) break;
-    if (Clock::now() >= by)
-      t.fail(
-          "with two followers up, SET under --sync-replicas 2 never "
-          "succeeded: " +
-          reply.to_string());
-    std::this_thread::sleep_for(kPollEvery);
-  }
+  await_set_ok(t, c, "both", "z",
+               "with two followers up under --sync-replicas 2");
   await_converged(t, g, "a SET acknowledged under --sync-replicas 2");
   expect_state(t, g, Ledger{{"both", "z"}, {"lonely0", std::nullopt}},
                "a SET acknowledged under --sync-replicas 2");
