@@ -864,7 +864,8 @@ void demo_stale_follower_reads(TestContext& t) {
   fs::path timeline;
   lin::CheckResult result = t.check_history(
       recorder.history(), *lin::kv_model(),
-      "SETs on the leader, each followed by a GET on a follower", &timeline);
+      "SETs on the leader, each followed by a GET on a follower", &timeline,
+      /*draw_always=*/true);
   if (result.verdict != lin::Verdict::kNotLinearizable)
     t.fail(fmt::format(
         "the demonstration expected stale reads from a follower {} ms "
@@ -945,8 +946,8 @@ FailoverEvidence failover_with_lag(TestContext& t,
             w.status == lin::Operation::Status::kOk)
           ++evidence.lost;
     }
-  evidence.result =
-      t.check_history(history, *lin::kv_model(), what, &evidence.timeline);
+  evidence.result = t.check_history(history, *lin::kv_model(), what,
+                                    &evidence.timeline, /*draw_always=*/true);
   return evidence;
 }
 
@@ -983,6 +984,7 @@ void demo_semi_sync_failover_keeps_writes(TestContext& t) {
       "had the write durably (the write in flight at the crash may go "
       "either way)",
       e.acknowledged));
+  t.report(fmt::format("timeline: {}", e.timeline.string()));
 }
 
 }  // namespace

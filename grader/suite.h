@@ -110,13 +110,14 @@ class TestContext {
   void expect_linearizable(const linearizability::History& history,
                            const linearizability::Model& model,
                            std::string_view what);
-  // The same check, for a demonstration that expects a violation: returns
-  // the verdict instead of failing, and the timeline's path in *timeline
-  // when the history is not linearizable.
+  // The same check, for a demonstration: returns the verdict instead of
+  // failing, and writes the history and its timeline (path in *timeline)
+  // when it is not linearizable, or always with draw_always, so that a
+  // student can look at a history that passed too.
   linearizability::CheckResult check_history(
       const linearizability::History& history,
       const linearizability::Model& model, std::string_view what,
-      std::filesystem::path* timeline = nullptr);
+      std::filesystem::path* timeline = nullptr, bool draw_always = false);
 
   // A finding a passing test reports (a demonstration's evidence: what the
   // design lost, where its timeline is). Printed under its PASS line.
