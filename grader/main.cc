@@ -3,6 +3,7 @@
 // line is DESIGN §6; `grader --help` and each subcommand's --help list it.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <ctime>
 #include <random>
@@ -59,8 +60,11 @@ int grade(const Workspace& ws, const LabInfo& lab, const GradeFlags& flags) {
   }
   std::vector<TestCase> suite = lab.suite();
   if (flags.list) {
+    size_t width = 32;
     for (const TestCase& test : suite)
-      fmt::print("{:<32} {}\n", test.name, test.checks);
+      width = std::max(width, test.name.size());
+    for (const TestCase& test : suite)
+      fmt::print("{:<{}} {}\n", test.name, width, test.checks);
     return 0;
   }
   for (const std::string& name : flags.tests) {

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 
@@ -60,6 +61,9 @@ RunSummary run_suite(const std::vector<TestCase>& suite,
       selected.push_back(&test);
 
   const int total = static_cast<int>(selected.size()) * options.runs;
+  size_t width = 32;  // the names' column, so the times line up
+  for (const TestCase* test : selected)
+    width = std::max(width, test->name.size());
   int done = 0;
   for (int run = 0; run < options.runs; ++run) {
     uint64_t seed = options.seed + static_cast<uint64_t>(run);
@@ -137,10 +141,10 @@ RunSummary run_suite(const std::vector<TestCase>& suite,
 
       if (options.print) {
         if (on_terminal()) fmt::print("\r\033[K");
-        fmt::print("{} {:<32} {:6.2f}s\n",
+        fmt::print("{} {:<{}} {:6.2f}s\n",
                    result.passed ? painted("PASS", fmt::color::green)
                                  : painted("FAIL", fmt::color::red),
-                   test->name, result.seconds);
+                   test->name, width, result.seconds);
         if (result.passed)
           for (const std::string& finding : result.findings)
             fmt::print("{}\n", indent(finding));
