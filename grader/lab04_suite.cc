@@ -93,7 +93,11 @@ class Group {
   // Kills a follower started with power_cut as a power cut would, and
   // starts it again on what its disk would hold, under kvfault again.
   // Returns the power cut's summary, for diagnoses.
-  std::string cut_power(Member& m) {
+  // With crash_at_fdatasync k, the restarted follower kills itself just
+  // before the kth fdatasync of the log it appends to (KVFAULT_CRASH_AT),
+  // so that the next cut_power falls between two syncs of its own.
+  std::string cut_power(Member& m,
+                        std::optional<uint64_t> crash_at_fdatasync = {}) {
     KV_CHECK(m.power_cut.has_value(), "cut_power of a member without kvfault");
     if (m.server->process().running()) m.server->kill();
     const int round = ++power_cuts_;
@@ -105,7 +109,12 @@ class Group {
     if (!cut.ok())
       t_.fail(fmt::format("grader: power-cut image failed: {}",
                           cut.status().message()));
-    Result<std::vector<std::string>> env = prepare_power_cut(next);
+    Result<std::vector<std::string>> env =
+        crash_at_fdatasync
+            ? prepare_power_cut(next, CrashPoint{powercut::OpKind::kFdatasync,
+                                                 newest_log(next.data_dir),
+                                                 *crash_at_fdatasync})
+            : prepare_power_cut(next);
     if (!env.ok())
       t_.fail(fmt::format("grader: power-cut set-up failed: {}",
                           env.status().message()));
@@ -120,6 +129,17 @@ class Group {
           cut.value().to_string(), m.name, server.status().message()));
     m.server = server.value();
     return cut.value().to_string();
+  }
+
+  // The log a lab 02 data dir appends to: its last log.NNNNNNNN.
+  static std::string newest_log(const fs::path& dir) {
+    std::string newest;
+    std::error_code error;
+    for (const auto& entry : fs::directory_iterator(dir, error)) {
+      std::string name = entry.path().filename().string();
+      if (name.starts_with("log.") && name > newest) newest = name;
+    }
+    return newest;
   }
 
   std::vector<Member*> followers() {
@@ -632,23 +652,38 @@ void link_cut_mid_stream(TestContext& t) {
   expect_state(t, g, ledger, fmt::format("{} cuts of the link", rounds));
 }
 
-// The follower loses power while it applies the stream; restarted on what
-// its disk held, it must pick up exactly where that left it.
+// The follower loses power while it applies the stream: once at a random
+// moment, then just before the kth fdatasync of its log (a crash point:
+// between two syncs of the follower's own, wherever it makes them).
+// Restarted on what its disk held, it must pick up exactly where that
+// left it: a position that reached the disk before the writes it counts
+// makes it skip them for ever.
 void power_cut_follower_catches_up(TestContext& t) {
   Group g(t);
   Member& leader = g.start_leader();
   Member& follower = g.start_follower(leader, {}, /*power_cut=*/true);
   Ledger ledger;
   Client c = t.connect(*leader.server);
-  const int rounds = t.quick() ? 2 : 4;
+  random_writes(t, c, ledger, static_cast<int>(t.uniform(20, 120)), 50, leader,
+                "w0", 40);
+  const int rounds = t.quick() ? 3 : 6;
   for (int round = 1; round <= rounds; ++round) {
-    // Writes the follower is applying as the power goes.
-    random_writes(t, c, ledger, static_cast<int>(t.uniform(20, 120)), 50,
-                  leader, fmt::format("w{}", round), 40);
-    std::string cut = g.cut_power(follower);
-    random_writes(t, c, ledger, 20, 50, leader, fmt::format("x{}", round));
-    const std::string what =
-        fmt::format("a power cut of the follower ({})", cut);
+    const uint64_t k = static_cast<uint64_t>(t.uniform(2, 8));
+    std::string cut = g.cut_power(follower, k);
+    // Writes until the follower reaches its crash point (or plenty).
+    for (int i = 0; i < 200 && !follower.server->process().poll(); ++i)
+      random_writes(t, c, ledger, 3, 50, leader,
+                    fmt::format("r{}-{}", round, i), 40);
+    const bool crashed = follower.server->process().poll().has_value();
+    cut = g.cut_power(follower);
+    const std::string what = fmt::format(
+        "a power cut of the follower {} ({})",
+        crashed ? "just before " +
+                      CrashPoint{powercut::OpKind::kFdatasync, "its log", k}
+                          .to_string()
+                : std::string("while it applied the stream"),
+        cut);
+    t.note("round {}: {}", round, what);
     await_converged(t, g, what);
     expect_state(t, g, ledger, what);
   }
