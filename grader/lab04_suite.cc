@@ -322,6 +322,14 @@ void expect_state(TestContext& t, Group& g, const Ledger& ledger,
   }
 }
 
+// What most tests end with: every follower caught up, every key equal to
+// what the single writer left.
+void expect_converged(TestContext& t, Group& g, const Ledger& ledger,
+                      std::string_view after) {
+  await_converged(t, g, after);
+  expect_state(t, g, ledger, after);
+}
+
 // One write by a single writer, recorded in the ledger once acknowledged.
 void write(TestContext& t, Client& c, Ledger& ledger, const std::string& key,
            std::optional<std::string> value, const Member& leader) {
@@ -391,8 +399,7 @@ void follower_gets_writes(TestContext& t) {
   write(t, c, ledger, std::string("nul\0key", 7), "line\r\nbreak", leader);
   write(t, c, ledger, "empty", "", leader);
   write(t, c, ledger, "big", t.random_bytes(1 << 20), leader);
-  await_converged(t, g, "writes to the leader");
-  expect_state(t, g, ledger, "writes to the leader");
+  expect_converged(t, g, ledger, "writes to the leader");
 }
 
 void follower_rejects_writes(TestContext& t) {
@@ -544,8 +551,7 @@ void follower_restart_catches_up(TestContext& t) {
     if (Status s = follower.server->restart(); !s.ok())
       t.fail(fmt::format("after {}: the follower did not come back: {}", what,
                          s.message()));
-    await_converged(t, g, what);
-    expect_state(t, g, ledger, what);
+    expect_converged(t, g, ledger, what);
     const uint64_t sent = bytes_to_follower(follower) - before;
     if (sent > state_bytes / 4)
       t.fail(fmt::format(
@@ -595,8 +601,7 @@ void catch_up_after_long_outage(TestContext& t) {
   const std::string what =
       "an outage longer than the leader's backlog (--backlog-bytes 4096), "
       "with deletes, compactions and a restart of the leader";
-  await_converged(t, g, what);
-  expect_state(t, g, ledger, what);
+  expect_converged(t, g, ledger, what);
 }
 
 // A black-holed link (a partition: no error, no bytes) for longer than
@@ -626,8 +631,7 @@ void partition_heals(TestContext& t) {
         "a partition of {} ms between follower {} and the leader, healed "
         "(round {})",
         kReplTimeoutMs * 2, cut_off.name, round);
-    await_converged(t, g, what);
-    expect_state(t, g, ledger, what);
+    expect_converged(t, g, ledger, what);
   }
 }
 
@@ -648,8 +652,7 @@ void link_cut_mid_stream(TestContext& t) {
                                static_cast<size_t>(t.uniform(1, 300)));
     random_writes(t, c, ledger, 40, 60, leader, fmt::format("c{}", round));
   }
-  await_converged(t, g, fmt::format("{} cuts of the link", rounds));
-  expect_state(t, g, ledger, fmt::format("{} cuts of the link", rounds));
+  expect_converged(t, g, ledger, fmt::format("{} cuts of the link", rounds));
 }
 
 // The follower loses power while it applies the stream: once at a random
@@ -684,8 +687,7 @@ void power_cut_follower_catches_up(TestContext& t) {
                 : std::string("while it applied the stream"),
         cut);
     t.note("round {}: {}", round, what);
-    await_converged(t, g, what);
-    expect_state(t, g, ledger, what);
+    expect_converged(t, g, ledger, what);
   }
 }
 
@@ -891,8 +893,7 @@ void hostile_input_refused(TestContext& t) {
   }
   write(t, c, ledger, "after", "garbage", leader);
   t.expect_alive(*leader.server, "garbage on its replication port");
-  await_converged(t, g, "garbage on the leader's replication port");
-  expect_state(t, g, ledger, "garbage on the leader's replication port");
+  expect_converged(t, g, ledger, "garbage on the leader's replication port");
 }
 
 // -- failover -----------------------------------------------------------------
