@@ -104,3 +104,27 @@ grep -q "not implemented: lab04: plan_sync" "$scratch/grade04.out"
 "$grader" diff lab04 > "$scratch/diff04.out"
 grep -q '^-  uint64_t shared_until = 0;' "$scratch/diff04.out"
 echo "lab04 starter: builds, fails naming the parts to write, diff works"
+
+# Lab 05's core: the starter builds; its unit tests fail at the first part
+# a cluster reaches (part A's tick), naming it. (The core suite's lab05-sim
+# arrives with the simulator; this block grows then.)
+rm -rf "$scratch/student/04-leader-follower"
+"$grader" start lab05 > "$scratch/start05.out"
+grep -q "parts for you to write" "$scratch/start05.out"
+for part in "Part A" "Part B" "Part C" "Part D"; do
+  grep -q "lab05: $part" "$scratch/student/05-raft/raft_core.cc" ||
+    { echo "FAIL: no region of lab05 $part in the starter"; exit 1; }
+done
+if grep -q "return rv.last_log_term() > log_.last_term();" "$scratch/student/05-raft/raft_core.cc"; then
+  echo "FAIL: the lab05 starter still holds the reference's vote check"; exit 1
+fi
+cmake --build "$scratch/build/debug" --target student-lab05_tests > /dev/null
+set +e
+"$scratch/build/debug/bin/student-lab05_tests" > "$scratch/unit05.out" 2>&1
+status=$?
+set -e
+[ "$status" -ne 0 ] || { echo "FAIL: the lab05 starter's unit tests passed"; exit 1; }
+grep -q "not implemented: lab05: Part A: tick" "$scratch/unit05.out"
+"$grader" diff lab05 > "$scratch/diff05.out"
+grep -q '^-  return rv.last_log_index() >= log_.last_index();' "$scratch/diff05.out"
+echo "lab05 starter: builds, unit tests fail naming part A, diff works"

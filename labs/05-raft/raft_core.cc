@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "common/check.h"
+#include "common/not_implemented.h"
 
 namespace kv::lab05 {
 
@@ -213,11 +214,11 @@ void RaftCore::send(raft::Message m) {
 
 void RaftCore::step(const raft::Message& m) {
   if (!valid(m)) return;
+  // LAB05 BEGIN: Part A: step — the term rules of every message (§5.1)
   const bool vote_request = m.has_request_vote();
   const bool pre_vote =
       (vote_request && m.request_vote().pre_vote()) ||
       (m.has_request_vote_reply() && m.request_vote_reply().pre_vote());
-  // LAB05 BEGIN: Part A: step — the term rules of every message (§5.1)
   if (m.term() > term_) {
     if (pre_vote &&
         !(m.has_request_vote_reply() && !m.request_vote_reply().granted())) {
@@ -366,8 +367,8 @@ void RaftCore::send_append(NodeId peer) {
   // Optimistic: the next send continues after these; a rejection or a
   // lost message brings next back (handle_append_reply).
   p.next += ae->entries_size();
-  // LAB05 END
   send(std::move(m));
+  // LAB05 END
 }
 
 void RaftCore::handle_append_entries(const raft::Message& m) {
@@ -542,6 +543,7 @@ bool RaftCore::has_ready() const {
 
 Ready RaftCore::ready() {
   Ready rd;
+  // LAB05 BEGIN: Part C: ready — new hard state and entries, messages, commits
   if (term_ != persisted_.term() || vote_ != persisted_.vote()) {
     raft::HardState hs;
     hs.set_term(term_);
@@ -554,10 +556,12 @@ Ready RaftCore::ready() {
   rd.committed = log_.slice(applied_index_ + 1, commit_index_ - applied_index_);
   rd.read_states = std::move(ready_reads_);
   ready_reads_.clear();
+  // LAB05 END
   return rd;
 }
 
 void RaftCore::advance(const Ready& done) {
+  // LAB05 BEGIN: Part C: advance — what is on disk now, what is applied
   if (done.hard_state) persisted_ = *done.hard_state;
   if (!done.entries.empty())
     log_.stable_to(done.entries.back().index(), done.entries.back().term());
@@ -565,6 +569,7 @@ void RaftCore::advance(const Ready& done) {
     applied_index_ = std::max(applied_index_, done.committed.back().index());
   // The leader's own entries count towards a majority once on its disk.
   if (role_ == Role::kLeader) maybe_commit();
+  // LAB05 END
 }
 
 }  // namespace kv::lab05
