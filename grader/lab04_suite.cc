@@ -156,9 +156,6 @@ class Group {
                 std::vector<std::string> extra, bool power_cut) {
     auto m = std::make_unique<Member>();
     m->name = fmt::format("n{}", members_.size() + 1);
-    Result<uint16_t> port = pick_free_port();
-    if (!port.ok()) t_.fail("grader: no free port: " + port.status().message());
-    m->repl_port = port.value();
     m->data = t_.out_dir() / m->name;
     std::vector<std::string> env;
     if (power_cut) {
@@ -180,8 +177,20 @@ class Group {
                           {"--leader", m->link->address().to_string()});
     }
     m->args_tail.insert(m->args_tail.end(), extra.begin(), extra.end());
-    Result<ServerProcess*> server =
-        t_.try_start_server(args_of(*m, m->args_tail), env);
+    // The replication port is picked after the proxy has bound its own, or
+    // the proxy's ephemeral port could be the one just picked. Something
+    // else may still take it before the server binds: try a few.
+    Result<ServerProcess*> server = Status::unavailable("not started");
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      Result<uint16_t> port = pick_free_port();
+      if (!port.ok())
+        t_.fail("grader: no free port: " + port.status().message());
+      m->repl_port = port.value();
+      server = t_.try_start_server(args_of(*m, m->args_tail), env);
+      if (server.ok() ||
+          server.status().message().find("in use") == std::string::npos)
+        break;
+    }
     if (!server.ok())
       t_.fail(fmt::format("{} {} did not start: {}", role, m->name,
                           server.status().message()));
