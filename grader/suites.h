@@ -34,5 +34,6 @@ std::vector<TestCase> lab01_suite();
 std::vector<TestCase> lab02_suite();
 std::vector<TestCase> lab03_suite();
 std::vector<TestCase> lab04_suite();
+std::vector<TestCase> lab05_suite();
 
 }  // namespace kv::grader

@@ -106,8 +106,8 @@ grep -q '^-  uint64_t shared_until = 0;' "$scratch/diff04.out"
 echo "lab04 starter: builds, fails naming the parts to write, diff works"
 
 # Lab 05's core: the starter builds; its unit tests fail at the first part
-# a cluster reaches (part A's tick), naming it. (The core suite's lab05-sim
-# arrives with the simulator; this block grows then.)
+# a cluster reaches (part A's tick), naming it, and so does every test of
+# the core suite (lab05-sim), each naming the part it grades.
 rm -rf "$scratch/student/04-leader-follower"
 "$grader" start lab05 > "$scratch/start05.out"
 grep -q "parts for you to write" "$scratch/start05.out"
@@ -125,6 +125,22 @@ status=$?
 set -e
 [ "$status" -ne 0 ] || { echo "FAIL: the lab05 starter's unit tests passed"; exit 1; }
 grep -q "not implemented: lab05: Part A: tick" "$scratch/unit05.out"
+# The core suite on the starter: every test fails, naming its part and the
+# first stub it reached.
+set +e
+"$grader" --preset debug lab05 --quick --seed 1 > "$scratch/grade05.out" 2>&1
+status=$?
+set -e
+tail -n 20 "$scratch/grade05.out"
+[ "$status" -eq 1 ] || { echo "FAIL: grader exited $status on the lab05 starter, expected 1"; exit 1; }
+grep -q "grading your copy student/05-raft" "$scratch/grade05.out"
+grep -q "lab05: 0 passed" "$scratch/grade05.out" ||
+  { echo "FAIL: a lab05 core test passed on the starter"; exit 1; }
+for part in A B C D; do
+  grep -q "(a part $part test) the core threw: not implemented: lab05: Part A: tick" \
+    "$scratch/grade05.out" ||
+    { echo "FAIL: no part $part test named its stub"; exit 1; }
+done
 "$grader" diff lab05 > "$scratch/diff05.out"
 grep -q '^-  return rv.last_log_index() >= log_.last_index();' "$scratch/diff05.out"
-echo "lab05 starter: builds, unit tests fail naming part A, diff works"
+echo "lab05 starter: builds, unit tests and core suite fail naming the parts, diff works"
