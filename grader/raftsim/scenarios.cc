@@ -67,9 +67,16 @@ uint64_t commit(World& w, const std::string& command, bool everywhere = true) {
     lab05::ProposeResult r = w.propose(l, command);
     if (!r.accepted) continue;
     const uint64_t index = r.index;
-    // Committed at this index, with this command (a later leader may have
-    // overwritten an uncommitted proposal: propose again then).
+    // Committed at this index, with this command. A later leader may
+    // overwrite an uncommitted proposal; once an entry of a later term is
+    // committed below index, ours can never be (log terms only grow along a
+    // log), so propose again, as a client whose request timed out would.
+    auto lost = [&] {
+      const uint64_t c = w.max_committed();
+      return c > 0 && c < index && w.committed(c).term() > r.term;
+    };
     auto landed = [&] {
+      if (lost()) return true;
       if (w.max_committed() < index) return false;
       if (everywhere) return w.all_applied(index);
       int applied = 0;
@@ -80,7 +87,7 @@ uint64_t commit(World& w, const std::string& command, bool everywhere = true) {
     w.await(fmt::format("\"{}\" (index {}) applied on {}", command, index,
                         everywhere ? "every up node" : "a majority"),
             landed, kCommit);
-    if (w.committed(index).command() == command) return index;
+    if (!lost() && w.committed(index).command() == command) return index;
   }
   w.fail("liveness",
          fmt::format("\"{}\" was never committed in 20 attempts", command));
@@ -527,8 +534,14 @@ std::string leader_crashes_during_replication(const Params& p) {
   int crashes = 0;
   for (int round = 0; round < rounds; ++round) {
     const NodeId l = w.await_leader(kElect);
-    w.phase(fmt::format("round {}: proposals at n{}, which crashes midway",
-                        round + 1, l));
+    // Every other round the leader is cut off first, so that what it
+    // accepts reaches no one: it comes back with entries on its disk that
+    // were never committed and that the next leader overwrites.
+    const bool alone = round % 2 == 1;
+    w.phase(fmt::format("round {}: proposals at n{}, {}which crashes midway",
+                        round + 1, l,
+                        alone ? "cut off from the others, " : ""));
+    if (alone) w.isolate(l);
     for (int i = 0; i < 6; ++i) {
       w.propose(l, fmt::format("r{}.{}", round, i));
       w.run_ticks(static_cast<int>(w.rng()() % 3));
@@ -536,7 +549,16 @@ std::string leader_crashes_during_replication(const Params& p) {
     }
     w.crash(l);
     ++crashes;
-    w.run_ticks(static_cast<int>(w.rng()() % (2 * kE)));
+    if (alone) {
+      w.phase(
+          fmt::format("round {}: the others elect a leader and commit; "
+                      "then n{} restarts",
+                      round + 1, l));
+      commit(w, fmt::format("r{}.new", round), false);
+      w.heal_all();
+    } else {
+      w.run_ticks(static_cast<int>(w.rng()() % (2 * kE)));
+    }
     w.restart(l);
   }
   w.set_faults({});

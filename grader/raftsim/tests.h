@@ -50,7 +50,8 @@ inline constexpr TestInfo kTests[] = {
      "matchIndex comes from acknowledgements: nothing commits before a "
      "majority has it on disk"},
     {"leader_crashes_during_replication", "B",
-     "leaders crash mid-replication, repeatedly, and the logs still agree"},
+     "leaders crash mid-replication, some cut off with entries no one else "
+     "has; the logs still agree and no node applies what was overwritten"},
     // Part C: persistence and restarts.
     {"restart_keeps_term_vote_log", "C",
      "term, vote and log are persisted before messages depend on them, and "
