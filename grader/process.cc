@@ -12,6 +12,7 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <cstring>
 #include <deque>
 #include <fstream>
 #include <thread>
@@ -133,8 +134,25 @@ Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& argv,
     ::dup2(child_out, 1);
     ::dup2(log_fd, 2);
     ::execve(args[0], args.data(), envp.data());
-    const char message[] = "grader: exec failed\n";
-    [[maybe_unused]] ssize_t ignored = ::write(2, message, sizeof message - 1);
+    // Only async-signal-safe calls here: the path, and errno in decimal
+    // (ENOENT or ETXTBSY: the binary is missing, or being rebuilt).
+    const int error = errno;
+    char digits[12];
+    size_t n = sizeof digits;
+    for (unsigned e = static_cast<unsigned>(error); n == sizeof digits || e;
+         e /= 10)
+      digits[--n] = static_cast<char>('0' + e % 10);
+    auto say = [](const char* text, size_t length) {
+      [[maybe_unused]] ssize_t ignored = ::write(2, text, length);
+    };
+    const char before[] = "grader: cannot execute ";
+    const char middle[] = " (errno ";
+    const char after[] = ")\n";
+    say(before, sizeof before - 1);
+    say(args[0], std::strlen(args[0]));
+    say(middle, sizeof middle - 1);
+    say(digits + n, sizeof digits - n);
+    say(after, sizeof after - 1);
     ::_exit(127);
   }
   // Both sides call setpgid so that the group exists before either uses it.

@@ -4,7 +4,9 @@
 
 #include <signal.h>
 
+#include <cerrno>
 #include <fstream>
+#include <string>
 
 #include <gtest/gtest.h>
 
@@ -26,6 +28,22 @@ TEST(ChildProcessTest, ReportsTheExitCodeAndKeepsOutputInTheLog) {
   EXPECT_EQ(exit->code, 3);
   EXPECT_NE(tail_of_file(dir.path() / "log", 5).find("hello"),
             std::string::npos);
+}
+
+TEST(ChildProcessTest, AMissingBinaryExits127AndTheLogSaysWhy) {
+  TempDir dir;
+  const std::string missing = (dir.path() / "no-such-binary").string();
+  auto child = ChildProcess::spawn({missing}, dir.path() / "log");
+  ASSERT_TRUE(child.ok());
+  std::optional<ExitInfo> exit = child.value().wait_for(milliseconds(10000));
+  ASSERT_TRUE(exit);
+  EXPECT_TRUE(exit->exited);
+  EXPECT_EQ(exit->code, 127);
+  EXPECT_NE(tail_of_file(dir.path() / "log", 5)
+                .find("grader: cannot execute " + missing + " (errno " +
+                      std::to_string(ENOENT) + ")"),
+            std::string::npos)
+      << tail_of_file(dir.path() / "log", 5);
 }
 
 TEST(ChildProcessTest, KillEndsTheWholeProcessGroup) {
